@@ -1,0 +1,109 @@
+/**
+ * One backend server. Health and breaker state live here, so balancers only ask `available`
+ * (Caddy's `Upstream.Available()`); the forwarder reports in-flight counts and latency.
+ *
+ * Pure module: no Hono, no Deno network APIs.
+ */
+
+/** Something that decides whether an upstream may take traffic right now (the circuit breaker). */
+export interface AdmissionGate {
+  /** True while requests may be sent (closed, or half-open with probe slots left). */
+  readonly admits: boolean;
+}
+
+export interface UpstreamOptions {
+  /** Relative share of traffic for weighted algorithms; integer ≥ 1. Default 1. */
+  weight?: number;
+  /** A backup receives traffic only when every primary of its pool is unavailable. Default false. */
+  backup?: boolean;
+}
+
+/** Peak-EWMA decay time: how quickly old latency observations fade (Finagle/Linkerd use 10 s). */
+const EWMA_DECAY_MS = 10_000;
+
+export class Upstream {
+  /** Parsed base URL, e.g. `http://127.0.0.1:3001/`. */
+  readonly url: URL;
+  /** Stable identity: the normalized URL string without a trailing slash. Used as metrics label and map key. */
+  readonly id: string;
+  readonly weight: number;
+  readonly backup: boolean;
+
+  #inFlight = 0;
+  #healthy = true;
+  #gate: AdmissionGate | undefined;
+  #ewmaMs = 0;
+  #ewmaAt = 0;
+
+  constructor(url: string | URL, options: UpstreamOptions = {}) {
+    const { weight = 1, backup = false } = options;
+    if (!Number.isInteger(weight) || weight < 1) {
+      throw new RangeError(`Upstream weight must be an integer ≥ 1, got ${weight}`);
+    }
+    this.url = new URL(url);
+    if (this.url.protocol !== "http:" && this.url.protocol !== "https:") {
+      throw new TypeError(`Upstream URL must be http(s): ${this.url.href}`);
+    }
+    this.id = this.url.href.replace(/\/$/, "");
+    this.weight = weight;
+    this.backup = backup;
+  }
+
+  /** True when the upstream may be picked: healthy (active/passive checks) and admitted by its breaker. */
+  get available(): boolean {
+    return this.#healthy && (this.#gate?.admits ?? true);
+  }
+
+  get healthy(): boolean {
+    return this.#healthy;
+  }
+
+  /** Set by the health checker (or passive outlier detection). */
+  setHealthy(healthy: boolean): void {
+    this.#healthy = healthy;
+  }
+
+  /** Attach the breaker (or any gate) that decides admission. */
+  setGate(gate: AdmissionGate | undefined): void {
+    this.#gate = gate;
+  }
+
+  get gate(): AdmissionGate | undefined {
+    return this.#gate;
+  }
+
+  /** Requests currently being forwarded to this upstream. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Call when a request to this upstream starts; pair with {@linkcode release}. */
+  acquire(): void {
+    this.#inFlight++;
+  }
+
+  release(): void {
+    if (this.#inFlight > 0) this.#inFlight--;
+  }
+
+  /** Peak-EWMA of response time in ms (0 until the first observation). */
+  latencyEwmaMs(now: number): number {
+    if (this.#ewmaAt === 0) return 0;
+    const decay = Math.exp(-(now - this.#ewmaAt) / EWMA_DECAY_MS);
+    return this.#ewmaMs * decay;
+  }
+
+  /**
+   * Report one response's latency. Peak-sensitive: a slower observation replaces the average at once,
+   * a faster one is blended in by time-based decay.
+   */
+  observeLatency(ms: number, now: number): void {
+    if (this.#ewmaAt === 0 || ms > this.#ewmaMs) {
+      this.#ewmaMs = ms;
+    } else {
+      const w = Math.exp(-Math.max(0, now - this.#ewmaAt) / EWMA_DECAY_MS);
+      this.#ewmaMs = this.#ewmaMs * w + ms * (1 - w);
+    }
+    this.#ewmaAt = now;
+  }
+}
