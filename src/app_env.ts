@@ -1,0 +1,23 @@
+import type { RouteRuntime, Runtime } from "./runtime.ts";
+import type { Upstream } from "./upstream/upstream.ts";
+
+/** Per-request values set by middleware (`c.set` / `c.var`). */
+export interface AppVariables {
+  /** The runtime this request started on (a reload does not change it mid-request). */
+  runtime: Runtime;
+  requestId: string;
+  /** Address of the socket peer. */
+  peerIp: string;
+  /** True when the peer is in server.trusted_proxies. */
+  trusted: boolean;
+  route: RouteRuntime;
+  upstream: Upstream;
+  /** `/path?query` of the request URL. */
+  pathAndQuery: string;
+}
+
+/** `c.env` is what Deno.serve passes as the second handler argument (absent under `app.request`). */
+export interface AppEnv {
+  Bindings: Partial<Deno.ServeHandlerInfo<Deno.NetAddr>>;
+  Variables: AppVariables;
+}

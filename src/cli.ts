@@ -1,0 +1,56 @@
+/** Command-line flags. Accepts `--flag value`, `--flag=value`, and the seed's single-dash `-config FILE`. */
+export interface CliOptions {
+  readonly config: string | undefined;
+  readonly validate: boolean;
+  readonly help: boolean;
+  readonly version: boolean;
+}
+
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+export const USAGE = `Usage: proxy [--config FILE] [--validate] [--help] [--version]
+
+  --config FILE, -config FILE   read the configuration from FILE (needs --allow-read);
+                                without it the config.yaml embedded at build time is used
+  --validate                    check the configuration and exit: 0 when valid, 2 when not
+  --version                     print the version and exit
+  --help                        print this help and exit
+
+Signals: SIGTERM/SIGINT drain in-flight requests and exit.`;
+
+export function parseArgs(args: readonly string[]): CliOptions {
+  let config: string | undefined;
+  let validate = false, help = false, version = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const [flag, inline] = arg.startsWith("--") && arg.includes("=")
+      ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
+      : [arg, undefined];
+    switch (flag) {
+      case "--config":
+      case "-config":
+      case "-c": {
+        const value = inline ?? args[++i];
+        if (value === undefined || value === "") throw new UsageError(`${flag} needs a file name`);
+        config = value;
+        break;
+      }
+      case "--validate":
+        validate = true;
+        break;
+      case "--help":
+      case "-h":
+        help = true;
+        break;
+      case "--version":
+      case "-V":
+        version = true;
+        break;
+      default:
+        throw new UsageError(`unknown argument: ${arg}`);
+    }
+  }
+  return { config, validate, help, version };
+}

@@ -1,0 +1,16 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../app_env.ts";
+import { ProxyError } from "../proxy/errors.ts";
+
+/** Finds the route for the request (host, then path, then method) and stores it as `c.var.route`. */
+export function routeMatch(): MiddlewareHandler<AppEnv> {
+  return async function routeMatch(c, next) {
+    const pathAndQuery = c.var.pathAndQuery;
+    const q = pathAndQuery.indexOf("?");
+    const path = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
+    const route = c.var.runtime.router.match(c.req.raw.method, c.req.raw.headers.get("host") ?? "", path);
+    if (route === undefined) throw new ProxyError("no_route");
+    c.set("route", route);
+    await next();
+  };
+}

@@ -1,0 +1,36 @@
+/** Runs the real proxy app in-process on a loopback port, from YAML text, for end-to-end tests. */
+import { createApp } from "../../src/app.ts";
+import { parseConfig } from "../../src/config/load_config.ts";
+import { Runtime } from "../../src/runtime.ts";
+
+export interface TestProxy extends AsyncDisposable {
+  readonly url: string;
+  readonly port: number;
+  readonly source: { current: Runtime };
+  readonly errors: unknown[];
+  close(): Promise<void>;
+}
+
+/** `yaml` is a full config; `server.port` is ignored (port 0 is used). */
+export function startProxy(yaml: string, options: { hostname?: string } = {}): TestProxy {
+  const config = parseConfig(yaml, "test.yaml");
+  const source = { current: new Runtime(config) };
+  const errors: unknown[] = [];
+  const app = createApp(source, { logError: (_message, error) => errors.push(error) });
+  const server = Deno.serve({ hostname: options.hostname ?? "127.0.0.1", port: 0, onListen() {} }, app.fetch);
+  const port = server.addr.port;
+  const close = async () => {
+    await server.shutdown();
+    source.current[Symbol.dispose]();
+  };
+  return { url: `http://127.0.0.1:${port}`, port, source, errors, close, [Symbol.asyncDispose]: close };
+}
+
+/** A one-pool config pointing at the given upstream URLs, with optional extra YAML for `server:`. */
+export function poolConfig(urls: readonly string[], server = ""): string {
+  return [
+    `server: { port: 0${server ? `, ${server}` : ""} }`,
+    "backends:",
+    ...urls.map((url) => `  - url: "${url}"`),
+  ].join("\n");
+}
