@@ -74,7 +74,12 @@ export class Forwarder implements Disposable {
     }, firstByte);
 
     const method = request.method;
-    const body = method === "GET" || method === "HEAD" ? null : request.body;
+    // Deno.serve hands every request a body stream, even one that has no body; passing that stream to fetch
+    // sends `Transfer-Encoding: chunked` and an empty chunked body (an OPTIONS or DELETE gains a body it never
+    // had). RFC 9112 §6.3: a request has a body only when it carries Content-Length or Transfer-Encoding.
+    const hasBody = method !== "GET" && method !== "HEAD" &&
+      (request.headers.has("content-length") || request.headers.has("transfer-encoding"));
+    const body = hasBody ? request.body : null;
     const headers = input.headers;
     headers.set("accept-encoding", "identity");
     upstream.acquire();
