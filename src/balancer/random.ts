@@ -1,6 +1,6 @@
 import type { Balancer } from "./balancer.ts";
 import type { Upstream } from "../upstream/upstream.ts";
-import { checkRandom, checkUpstreams, randomIndex } from "./random_available_index.ts";
+import { checkRandom, checkUpstreams } from "./random_available_index.ts";
 
 export interface RandomOptions {
   /** Uniform random number in [0, 1). Default `Math.random`. */
@@ -14,28 +14,43 @@ const ATTEMPTS = 4;
  * Random choice weighted by `Upstream.weight` (weight is "relative share of traffic", and with all
  * weights equal this is plain uniform random, so honouring it costs nothing and surprises no one).
  *
- * O(1) when weights are equal, O(log n) otherwise (binary search over cumulative weights). An
+ * O(1) per pick: Walker's alias method (Vose's construction) turns the weights into a table where one
+ * random number picks a column and, by its fraction, either the column's upstream or its alias. An
  * unavailable draw is redrawn, which keeps the result exactly proportional to weight among the
  * available upstreams; after a few misses an O(n) pass over the available ones decides.
  */
 export class Random implements Balancer {
   readonly #upstreams: readonly Upstream[];
   readonly #random: () => number;
-  /** Cumulative weights: cumulative[i] = weight[0] + … + weight[i]; undefined when all are equal. */
-  readonly #cumulative: Float64Array | undefined;
-  readonly #total: number;
+  /** Probability of keeping column i rather than taking alias[i]. */
+  readonly #keep: Float64Array;
+  readonly #alias: Int32Array;
 
   constructor(upstreams: readonly Upstream[], options: RandomOptions = {}) {
     this.#upstreams = checkUpstreams(upstreams, "Random");
     const { random = Math.random } = options;
     this.#random = checkRandom(random, "Random");
-    const uniform = upstreams.every((u) => u.weight === upstreams[0]!.weight);
-    let total = 0;
-    if (!uniform) {
-      this.#cumulative = new Float64Array(upstreams.length);
-      upstreams.forEach((u, i) => this.#cumulative![i] = total += u.weight);
+    const n = upstreams.length;
+    this.#keep = new Float64Array(n);
+    this.#alias = new Int32Array(n);
+    const total = upstreams.reduce((sum, u) => sum + u.weight, 0);
+    const scaled = upstreams.map((u) => (u.weight * n) / total);
+    const small: number[] = [];
+    const large: number[] = [];
+    scaled.forEach((p, i) => (p < 1 ? small : large).push(i));
+    while (small.length > 0 && large.length > 0) {
+      const s = small.pop()!;
+      const l = large.pop()!;
+      this.#keep[s] = scaled[s]!;
+      this.#alias[s] = l;
+      scaled[l] = scaled[l]! + scaled[s]! - 1;
+      (scaled[l]! < 1 ? small : large).push(l);
     }
-    this.#total = total;
+    // Leftovers are 1 up to rounding error.
+    for (const i of [...small, ...large]) {
+      this.#keep[i] = 1;
+      this.#alias[i] = i;
+    }
   }
 
   pick(): Upstream | undefined {
@@ -43,7 +58,7 @@ export class Random implements Balancer {
     const n = list.length;
     if (n === 0) return undefined;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const upstream = list[this.#draw()]!;
+      const upstream = list[this.#draw(n)]!;
       if (upstream.available) return upstream;
     }
     let total = 0;
@@ -61,18 +76,9 @@ export class Random implements Balancer {
     return last; // only reached if random() returned 1
   }
 
-  #draw(): number {
-    const cumulative = this.#cumulative;
-    if (cumulative === undefined) return randomIndex(this.#upstreams.length, this.#random);
-    const target = this.#random() * this.#total;
-    // First index whose cumulative weight exceeds target.
-    let lo = 0;
-    let hi = cumulative.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (cumulative[mid]! > target) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
+  #draw(n: number): number {
+    const r = this.#random() * n;
+    const column = r >= n ? n - 1 : Math.floor(r);
+    return r - column < this.#keep[column]! ? column : this.#alias[column]!;
   }
 }

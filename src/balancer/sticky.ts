@@ -32,7 +32,7 @@ export interface StickyPick {
 /** Characters of the base64url HMAC kept in the cookie: 27 × 6 = 162 bits. */
 const TOKEN_LENGTH = 27;
 /** Leading token characters used only to find the candidate upstream; the whole token is then compared. */
-const LOCATOR_LENGTH = 8;
+const LOCATOR_LENGTH = 4;
 
 interface Entry {
   readonly upstream: Upstream;
@@ -48,7 +48,7 @@ interface Entry {
  */
 export class Sticky {
   readonly #inner: Balancer;
-  readonly #byLocator = new Map<string, Entry[]>();
+  readonly #byLocator = new Map<number, Entry[]>();
   readonly #byUpstream = new Map<Upstream, string>();
   readonly #cookieName: string;
   readonly #attributes: string;
@@ -95,7 +95,7 @@ export class Sticky {
     for (const upstream of upstreams) {
       const token = createHmac("sha256", secret).update(`proxy-sticky-v1\0${upstream.id}`).digest("base64url")
         .slice(0, TOKEN_LENGTH);
-      const locator = token.slice(0, LOCATOR_LENGTH);
+      const locator = locatorOf(token);
       const entries = this.#byLocator.get(locator);
       if (entries === undefined) this.#byLocator.set(locator, [{ upstream, token }]);
       else entries.push({ upstream, token });
@@ -124,7 +124,7 @@ export class Sticky {
   /** The upstream a cookie value pins to, or undefined when it does not verify. */
   verify(cookieValue: string): Upstream | undefined {
     if (cookieValue.length !== TOKEN_LENGTH) return undefined;
-    const entries = this.#byLocator.get(cookieValue.slice(0, LOCATOR_LENGTH));
+    const entries = this.#byLocator.get(locatorOf(cookieValue));
     if (entries === undefined) return undefined;
     for (const entry of entries) {
       if (constantTimeEqual(entry.token, cookieValue)) return entry.upstream;
@@ -137,6 +137,17 @@ export class Sticky {
     const token = this.#byUpstream.get(upstream);
     return token === undefined ? undefined : `${this.#cookieName}=${token}${this.#attributes}`;
   }
+}
+
+/**
+ * The first LOCATOR_LENGTH characters packed into a small integer (base64url is ASCII, 7 bits each):
+ * a number key needs no substring allocation or string hashing on the hot path. It is public (any
+ * client holding a valid cookie sees it), so looking it up in non-constant time leaks nothing.
+ */
+function locatorOf(token: string): number {
+  let locator = 0;
+  for (let i = 0; i < LOCATOR_LENGTH; i++) locator = (locator << 7) | (token.charCodeAt(i) & 0x7f);
+  return locator;
 }
 
 /**
