@@ -29,8 +29,8 @@ export interface StickyPick {
   readonly setCookie: string | undefined;
 }
 
-/** Characters of the base64url HMAC kept in the cookie: 27 × 6 = 162 bits. */
-const TOKEN_LENGTH = 27;
+/** Characters of the base64url HMAC kept in the cookie: 22 × 6 = 132 bits (RFC 2104 §5: keep ≥ half the hash). */
+const TOKEN_LENGTH = 22;
 /** Leading token characters used only to find the candidate upstream; the whole token is then compared. */
 const LOCATOR_LENGTH = 4;
 
