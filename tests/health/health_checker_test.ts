@@ -150,11 +150,13 @@ Deno.test("HealthChecker cancels probe response bodies instead of reading them",
 });
 
 Deno.test("HealthChecker stops probing after dispose", async () => {
-  await using backend = new LoopbackUpstream(200);
-  const checker = new HealthChecker([new Upstream(backend.url)], fast);
+  await using backend = new LoopbackUpstream(500);
+  const checker = new HealthChecker([new Upstream(backend.url)], { ...fast, unhealthyThreshold: 2 });
+  const flip = nextFlip(checker, backend);
   checker.start();
-  await backend.probesReached(3);
-  await checker[Symbol.asyncDispose]();
+  // Observers run just before the next probe is scheduled, so a timer is pending right now.
+  await flip;
+  checker[Symbol.dispose]();
   assert.equal(checker.running, false);
   const after = backend.probes;
   await sleep(150); // several intervals: any surviving timer would have probed again
