@@ -45,18 +45,28 @@ function isIpv4Mapped(bytes: Uint8Array): boolean {
   return bytes[10] === 0xff && bytes[11] === 0xff;
 }
 
+/** Dotted quad to four octets by hand: the regex-and-split version cost ~1 µs per request. */
 function parseIpv4(text: string): number[] | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4) return undefined;
   const out: number[] = [];
-  for (const part of parts) {
-    // Leading zeros are refused: "010" is octal to some parsers and decimal to others.
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(part)) return undefined;
-    const n = Number(part);
-    if (n > 255) return undefined;
-    out.push(n);
+  let value = 0, digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46; // treat the end as a final "."
+    if (c === 46) {
+      if (digits === 0 || out.length === 4) return undefined;
+      out.push(value);
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      // Leading zeros are refused: "010" is octal to some parsers and decimal to others.
+      if (digits > 0 && value === 0) return undefined;
+      value = value * 10 + (c - 48);
+      if (value > 255) return undefined;
+      digits++;
+    } else {
+      return undefined;
+    }
   }
-  return out;
+  return out.length === 4 ? out : undefined;
 }
 
 function mapIpv4(octets: number[] | undefined): Uint8Array | undefined {
@@ -64,7 +74,10 @@ function mapIpv4(octets: number[] | undefined): Uint8Array | undefined {
   const bytes = new Uint8Array(16);
   bytes[10] = 0xff;
   bytes[11] = 0xff;
-  bytes.set(octets, 12);
+  bytes[12] = octets[0]!;
+  bytes[13] = octets[1]!;
+  bytes[14] = octets[2]!;
+  bytes[15] = octets[3]!;
   return bytes;
 }
 
