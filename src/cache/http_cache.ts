@@ -56,6 +56,8 @@ export interface CacheEntry {
   readonly lifetimeMs: number;
   /** Bytes charged against `maxBytes`: body plus header text plus a fixed overhead. */
   readonly size: number;
+  /** corrected_initial_age (§4.2.3) in ms, computed once so lookups skip parsing Date and Age. */
+  readonly initialAgeMs: number;
 }
 
 interface Reusable {
@@ -235,7 +237,7 @@ export class HttpCache {
     const entry = this.#lru.get(`${primaryKey}\n${varyKey(variants.names, request.headers)}`);
     if (entry === undefined) return onlyIfCached ? UNAVAILABLE : MISS_VARY;
 
-    const ageMs = currentAgeMs(entry.headers, entry, now);
+    const ageMs = entry.initialAgeMs + Math.max(0, now - entry.responseTime);
     const ttlMs = entry.lifetimeMs - ageMs;
     const resCc = entry.cacheControl;
     const stalenessMs = -ttlMs;
@@ -396,7 +398,7 @@ export class HttpCache {
 
   /** Current age and remaining freshness of an entry, in ms. */
   ageOf(entry: CacheEntry, now: number = this.#now()): { ageMs: number; ttlMs: number } {
-    const ageMs = currentAgeMs(entry.headers, entry, now);
+    const ageMs = entry.initialAgeMs + Math.max(0, now - entry.responseTime);
     return { ageMs, ttlMs: entry.lifetimeMs - ageMs };
   }
 
@@ -536,7 +538,7 @@ function sameNames(a: readonly string[], b: readonly string[]): boolean {
 }
 
 function makeEntry(
-  fields: Omit<CacheEntry, "key" | "tags" | "size">,
+  fields: Omit<CacheEntry, "key" | "tags" | "size" | "initialAgeMs">,
 ): CacheEntry {
   let headerBytes = 0;
   for (const [name, value] of fields.headers) headerBytes += name.length + value.length + 4;
@@ -545,5 +547,6 @@ function makeEntry(
     key: `${fields.primaryKey}\n${fields.varyKey}`,
     tags: tagsOf(fields.headers),
     size: fields.body.byteLength + headerBytes + ENTRY_OVERHEAD_BYTES,
+    initialAgeMs: currentAgeMs(fields.headers, fields, fields.responseTime),
   };
 }
