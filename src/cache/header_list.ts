@@ -1,0 +1,60 @@
+/**
+ * Plain header data for the cache: an array of `[name, value]` pairs, as `[...headers]` yields from a Web
+ * `Headers` (lower-case names, repeated fields combined except Set-Cookie). Keeping the cache on plain data
+ * lets tests and the store work without Request/Response objects.
+ */
+
+export type HeaderPairs = ReadonlyArray<readonly [string, string]>;
+
+/** The field value for `name` (case-insensitive), repeated lines combined with ", " (RFC 9110 §5.3). */
+export function headerValue(headers: HeaderPairs, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  let result: string | undefined;
+  for (const [key, value] of headers) {
+    if (key.length === lower.length && key.toLowerCase() === lower) {
+      result = result === undefined ? value : `${result}, ${value}`;
+    }
+  }
+  return result;
+}
+
+export function hasHeader(headers: HeaderPairs, name: string): boolean {
+  return headerValue(headers, name) !== undefined;
+}
+
+/** Copy without the named fields (names compared case-insensitively). */
+export function withoutHeaders(headers: HeaderPairs, names: ReadonlySet<string>): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const [key, value] of headers) {
+    if (!names.has(key.toLowerCase())) out.push([key, value]);
+  }
+  return out;
+}
+
+/** Splits a comma-separated list (RFC 9110 §5.6.1), trimming and dropping empty members. */
+export function splitList(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  const out: string[] = [];
+  for (const part of value.split(",")) {
+    const trimmed = part.trim();
+    if (trimmed !== "") out.push(trimmed);
+  }
+  return out;
+}
+
+/**
+ * Parses an HTTP-date (RFC 9110 §5.6.7: IMF-fixdate, and the obsolete RFC 850 and asctime forms, which
+ * `Date.parse` accepts). Returns epoch milliseconds, or undefined when invalid. Numbers alone are not dates.
+ */
+export function parseHttpDate(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (!/^[A-Za-z]{3}/.test(trimmed)) return undefined;
+  const ms = Date.parse(trimmed.includes("GMT") || trimmed.includes("UTC") ? trimmed : `${trimmed} GMT`);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** Formats epoch milliseconds as an IMF-fixdate. */
+export function formatHttpDate(ms: number): string {
+  return new Date(ms).toUTCString();
+}

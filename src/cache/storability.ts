@@ -1,0 +1,105 @@
+/**
+ * Whether a response may be stored (RFC 9111 §3, §3.5). Pure function over plain inputs.
+ */
+import { type CacheControl, parseCacheControl } from "./cache_control.ts";
+import { HEURISTICALLY_CACHEABLE } from "./freshness.ts";
+import { type HeaderPairs, headerValue } from "./header_list.ts";
+
+/**
+ * Final status codes whose semantics this cache understands (§3 "the response status code is final and
+ * understood"). 206 is left out: we do not implement range combination (§3.3), so partial content is never
+ * stored. Statuses outside HEURISTICALLY_CACHEABLE still need explicit freshness to be stored.
+ */
+export const UNDERSTOOD_STATUS: ReadonlySet<number> = new Set([
+  200,
+  203,
+  204,
+  300,
+  301,
+  302,
+  303,
+  307,
+  308,
+  400,
+  403,
+  404,
+  405,
+  410,
+  414,
+  451,
+  500,
+  501,
+  502,
+  503,
+  504,
+]);
+
+export type NotStorableReason =
+  | "method"
+  | "status"
+  | "request-no-store"
+  | "no-store"
+  | "private"
+  | "authorization"
+  | "no-freshness";
+
+export type Storability = { readonly storable: true } | {
+  readonly storable: false;
+  readonly reason: NotStorableReason;
+};
+
+export interface StorabilityInput {
+  method: string;
+  requestHeaders: HeaderPairs;
+  status: number;
+  responseHeaders: HeaderPairs;
+  /** A reverse proxy is a shared cache (§1): private responses are not stored, s-maxage applies. */
+  shared: boolean;
+  /** Pre-parsed Cache-Control values, when the caller already has them. */
+  requestCacheControl?: CacheControl;
+  responseCacheControl?: CacheControl;
+}
+
+const STORABLE: Storability = { storable: true };
+
+function no(reason: NotStorableReason): Storability {
+  return { storable: false, reason };
+}
+
+export function storability(input: StorabilityInput): Storability {
+  const { method, status, shared } = input;
+  // §3: the request method is understood by the cache (we cache GET and HEAD only).
+  if (method !== "GET" && method !== "HEAD") return no("method");
+  const req = input.requestCacheControl ??
+    parseCacheControl(headerValue(input.requestHeaders, "cache-control"));
+  const res = input.responseCacheControl ??
+    parseCacheControl(headerValue(input.responseHeaders, "cache-control"));
+  const understood = UNDERSTOOD_STATUS.has(status);
+  // §5.2.2.3 must-understand: store only if the status is understood; then no-store is overridden.
+  if (res.has("must-understand")) {
+    if (!understood) return no("status");
+  } else {
+    if (status < 200 || !understood) return no("status");
+    if (res.has("no-store")) return no("no-store");
+  }
+  if (req.has("no-store")) return no("request-no-store");
+  // §5.2.2.7: a shared cache must not store a private response (qualified private treated as unqualified).
+  if (shared && res.has("private")) return no("private");
+  // §3.5: a shared cache must not reuse responses to requests with Authorization unless explicitly allowed.
+  if (
+    shared && headerValue(input.requestHeaders, "authorization") !== undefined &&
+    !res.has("public") && !res.has("s-maxage") && !res.has("must-revalidate")
+  ) {
+    return no("authorization");
+  }
+  // §3: at least one of public, private (private caches), Expires, max-age, s-maxage (shared), a
+  // heuristically cacheable status. must-understand alone does not qualify.
+  if (
+    res.has("public") || (!shared && res.has("private")) || res.has("max-age") ||
+    (shared && res.has("s-maxage")) || headerValue(input.responseHeaders, "expires") !== undefined ||
+    HEURISTICALLY_CACHEABLE.has(status)
+  ) {
+    return STORABLE;
+  }
+  return no("no-freshness");
+}
