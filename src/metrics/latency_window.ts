@@ -41,11 +41,14 @@ export class LatencyWindow {
     this.#now = now;
   }
 
-  /** Records one latency in ms. NaN and negative values are ignored (a clock step, not a measurement). */
-  observe(ms: number): void {
+  /**
+   * Records one latency in ms, taken at `atMs` (default `now()`; a caller recording into several windows
+   * reads the clock once). NaN and negative values are ignored (a clock step, not a measurement).
+   */
+  observe(ms: number, atMs: number = this.#now()): void {
     if (!(ms >= 0)) return;
     this.#values[this.#next] = ms;
-    this.#times[this.#next] = this.#now();
+    this.#times[this.#next] = atMs;
     this.#next = this.#next + 1 === this.#values.length ? 0 : this.#next + 1;
     if (this.#filled < this.#values.length) this.#filled++;
   }

@@ -273,13 +273,14 @@ export class ProxyMetrics {
     series.requests.inc();
     series.duration.observe(seconds);
     const ms = seconds * 1000;
+    const at = this.#now();
     const r = series.route;
     r.requests++;
-    r.window.observe(ms);
+    r.window.observe(ms, at);
     const u = series.upstream;
     if (u !== undefined) {
       u.requests++;
-      u.window.observe(ms);
+      u.window.observe(ms, at);
     }
     if (series.is5xx) {
       r.errors5xx++;
