@@ -1,6 +1,8 @@
 /**
  * Headless Chromium for browser tests: Debian's `/usr/bin/chromium` driven by `playwright-core` (which
- * downloads no browser of its own). Needs --allow-env --allow-read --allow-run --allow-sys --allow-write.
+ * downloads no browser of its own). Needs `--allow-all`: at import, playwright-core probes
+ * `/proc/sys/fs/binfmt_misc/WSLInterop`, which Deno 2.9 lets only `--allow-all` read (NotCapable otherwise,
+ * even with plain `--allow-read`; `--deny-read` of that path does not help).
  *
  * Usage: `await using chrome = await launchChromium(); const page = await chrome.browser.newPage();`
  */
