@@ -1,8 +1,25 @@
-import type { BalancerAlgorithm } from "../balancer/balancer.ts";
+import type { AdminConfig } from "./admin_section.ts";
+import type { CacheConfig } from "./cache_section.ts";
+import type { PoolConfig } from "./pool_section.ts";
+import type { RateLimitConfig } from "./rate_limit_section.ts";
+import type { RouteConfig } from "./routes_section.ts";
+import type { ServerConfig } from "./server_section.ts";
 
-/** Validated configuration. Every duration is in milliseconds, every size in bytes. Readonly throughout. */
+export type { AdminConfig } from "./admin_section.ts";
+export type { CacheConfig } from "./cache_section.ts";
+export type { HealthCheckConfig } from "./health_check_section.ts";
+export type { LoadBalancerConfig } from "./load_balancer_section.ts";
+export type { BackendConfig, PoolConfig } from "./pool_section.ts";
+export type { RateLimitConfig } from "./rate_limit_section.ts";
+export type { RouteConfig, RouteMatchConfig } from "./routes_section.ts";
+export type { ServerConfig } from "./server_section.ts";
+
+/**
+ * Validated configuration, one section per file (`*_section.ts`: type + reader). Every duration is in
+ * milliseconds, every size in bytes. Readonly throughout; replaced whole on reload.
+ */
 export interface Config {
-  /** Where it came from (`config.yaml`, `<embedded>`), for messages. */
+  /** Where it came from (`config.yaml`, `<embedded config.yaml>`), for messages. */
   readonly source: string;
   readonly server: ServerConfig;
   readonly admin: AdminConfig;
@@ -12,77 +29,4 @@ export interface Config {
   readonly routes: readonly RouteConfig[];
   readonly rateLimit: RateLimitConfig | undefined;
   readonly cache: CacheConfig | undefined;
-}
-
-export interface ServerConfig {
-  readonly host: string;
-  readonly port: number;
-  /** Overall deadline for one upstream exchange, headers and body; 0 disables. */
-  readonly timeoutMs: number;
-  /** Deadline for the upstream's response headers (includes connecting). */
-  readonly firstByteTimeoutMs: number;
-  /** CIDRs whose X-Forwarded-*, Forwarded and X-Request-Id headers are believed. */
-  readonly trustedProxies: readonly string[];
-  /** Pseudonym in `Via: 1.1 <name>`. */
-  readonly name: string;
-  /** Compress responses for clients that accept gzip (see README, "Compression"). */
-  readonly compression: boolean;
-  /** Largest upstream response header block accepted, in bytes; larger → 502. */
-  readonly maxResponseHeaderBytes: number;
-}
-
-export interface AdminConfig {
-  readonly host: string;
-  readonly port: number;
-}
-
-export interface BackendConfig {
-  readonly url: string;
-  readonly weight: number;
-  readonly backup: boolean;
-}
-
-export interface LoadBalancerConfig {
-  readonly algorithm: BalancerAlgorithm;
-}
-
-export interface HealthCheckConfig {
-  readonly intervalMs: number;
-  readonly timeoutMs: number;
-  readonly path: string;
-}
-
-export interface PoolConfig {
-  readonly name: string;
-  readonly backends: readonly BackendConfig[];
-  readonly loadBalancer: LoadBalancerConfig;
-  readonly healthCheck: HealthCheckConfig | undefined;
-}
-
-export interface RouteMatchConfig {
-  /** Exact host (`api.example.com`) or suffix wildcard (`*.example.com`); case-insensitive, port ignored. */
-  readonly host: string | undefined;
-  /** Exact path. */
-  readonly path: string | undefined;
-  /** Segment-aware prefix: `/api` matches `/api` and `/api/x`, not `/apix`. */
-  readonly pathPrefix: string | undefined;
-  /** Upper-case methods; undefined means any. */
-  readonly methods: readonly string[] | undefined;
-}
-
-export interface RouteConfig {
-  /** `routes[i]` unless named. */
-  readonly name: string;
-  readonly match: RouteMatchConfig;
-  readonly upstream: string;
-}
-
-export interface RateLimitConfig {
-  readonly requestsPerSecond: number;
-  readonly burst: number;
-}
-
-export interface CacheConfig {
-  readonly maxSize: number;
-  readonly ttlMs: number;
 }

@@ -1,0 +1,77 @@
+import { type ConfigReader, describe } from "./config_reader.ts";
+import { type HealthCheckConfig, readHealthCheck } from "./health_check_section.ts";
+import { type LoadBalancerConfig, readLoadBalancer } from "./load_balancer_section.ts";
+import type { ConfigPath } from "./yaml_source.ts";
+
+export interface BackendConfig {
+  readonly url: string;
+  readonly weight: number;
+  readonly backup: boolean;
+}
+
+/** One upstream pool: the top-level `backends` (pool `default`) or an entry of `upstreams:`. */
+export interface PoolConfig {
+  readonly name: string;
+  readonly backends: readonly BackendConfig[];
+  readonly loadBalancer: LoadBalancerConfig;
+  readonly healthCheck: HealthCheckConfig | undefined;
+}
+
+/** Keys of a pool; at the top level they apply to the `default` pool. */
+export const POOL_KEYS = ["backends", "load_balancer", "health_check"];
+
+export function readPool(
+  name: string,
+  section: Readonly<Record<string, unknown>>,
+  reader: ConfigReader,
+  path: ConfigPath,
+): PoolConfig {
+  return {
+    name,
+    backends: readBackends(name, section.backends, reader, [...path, "backends"]),
+    loadBalancer: readLoadBalancer(section.load_balancer, reader, [...path, "load_balancer"]),
+    healthCheck: readHealthCheck(section.health_check, reader, [...path, "health_check"]),
+  };
+}
+
+function readBackends(name: string, value: unknown, reader: ConfigReader, path: ConfigPath): BackendConfig[] {
+  const list = reader.list(value, path);
+  if (!list || list.length === 0) reader.fail(path, "needs at least one backend");
+  const backends: BackendConfig[] = [];
+  const seen = new Set<string>();
+  (list ?? []).forEach((item, i) => {
+    const p = [...path, i];
+    const m = reader.mapping(typeof item === "string" ? { url: item } : item, p, ["url", "weight", "backup"]);
+    if (!m) return;
+    const url = reader.string(m.url, [...p, "url"]);
+    if (url === undefined) {
+      reader.fail([...p, "url"], "is required");
+      return;
+    }
+    if (!isHttpUrl(url)) {
+      reader.fail([...p, "url"], `not an http(s) URL: ${describe(url)}`);
+      return;
+    }
+    const normalized = new URL(url).href;
+    if (seen.has(normalized)) {
+      reader.fail([...p, "url"], `duplicate backend ${describe(url)} in pool "${name}"`);
+    }
+    seen.add(normalized);
+    backends.push({
+      url,
+      weight: reader.integer(m.weight, [...p, "weight"], { default: 1, min: 1, max: 1000 }),
+      backup: reader.boolean(m.backup, [...p, "backup"], false),
+    });
+  });
+  return backends;
+}
+
+function isHttpUrl(text: string): boolean {
+  if (!/^https?:\/\//i.test(text)) return false;
+  try {
+    const url = new URL(text);
+    return url.hostname !== "" && url.search === "" && url.hash === "" && url.username === "";
+  } catch {
+    return false;
+  }
+}

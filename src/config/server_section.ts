@@ -1,0 +1,65 @@
+import { isValidCidr } from "../net/cidr.ts";
+import { type ConfigReader, describe } from "./config_reader.ts";
+
+/** `server:` — the proxy listener and how it talks to upstreams. */
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Overall deadline for one upstream exchange, headers and body; 0 disables. */
+  readonly timeoutMs: number;
+  /** Deadline for the upstream's response headers (includes connecting). */
+  readonly firstByteTimeoutMs: number;
+  /** CIDRs whose X-Forwarded-*, Forwarded and X-Request-Id headers are believed. */
+  readonly trustedProxies: readonly string[];
+  /** Pseudonym in `Via: 1.1 <name>`. */
+  readonly name: string;
+  /** Compress responses for clients that accept gzip (see README, "Compression"). */
+  readonly compression: boolean;
+  /** Largest upstream response header block accepted, in bytes; larger → 502. */
+  readonly maxResponseHeaderBytes: number;
+}
+
+export const SERVER_KEYS = [
+  "host",
+  "port",
+  "timeout",
+  "first_byte_timeout",
+  "trusted_proxies",
+  "name",
+  "compression",
+  "max_response_header_size",
+];
+
+export function readServer(value: unknown, reader: ConfigReader): ServerConfig {
+  const path = ["server"];
+  const m = reader.mapping(value, path, SERVER_KEYS) ?? {};
+  const timeoutMs = reader.duration(m.timeout, [...path, "timeout"], { default: 30_000, min: 0 });
+  const trusted: string[] = [];
+  reader.list(m.trusted_proxies, [...path, "trusted_proxies"])?.forEach((cidr, i) => {
+    if (typeof cidr !== "string" || !isValidCidr(cidr)) {
+      reader.fail([...path, "trusted_proxies", i], `not an IP address or CIDR: ${describe(cidr)}`);
+    } else trusted.push(cidr);
+  });
+  const name = reader.string(m.name, [...path, "name"], { default: "proxy" });
+  if (!/^[\x21-\x7e]+$/.test(name)) reader.fail([...path, "name"], "must be a single token without spaces");
+  return {
+    host: reader.string(m.host, [...path, "host"], { default: "0.0.0.0" }),
+    port: reader.integer(m.port, [...path, "port"], { default: 8080, min: 0, max: 65535 }),
+    timeoutMs,
+    firstByteTimeoutMs: reader.duration(m.first_byte_timeout, [...path, "first_byte_timeout"], {
+      default: timeoutMs === 0 ? 30_000 : timeoutMs,
+      min: 1,
+    }),
+    trustedProxies: trusted,
+    name,
+    compression: reader.boolean(m.compression, [...path, "compression"], true),
+    maxResponseHeaderBytes: reader.integer(
+      m.max_response_header_size,
+      [...path, "max_response_header_size"],
+      {
+        default: 65_536,
+        min: 1024,
+      },
+    ),
+  };
+}
