@@ -12,13 +12,23 @@ export interface AppOptions {
   logError?: (message: string, error: unknown) => void;
 }
 
-/** The proxy's request path, top to bottom. Order matters; logic lives in the middleware modules. */
+/**
+ * The proxy's request path, top to bottom. Order matters; logic lives in the middleware modules, and each
+ * middleware reads its settings from `c.var.runtime` (so a reload changes behaviour without rebuilding this).
+ */
 export function createApp(source: RuntimeSource, options: AppOptions = {}): Hono<AppEnv> {
   const logError = options.logError ?? ((message, error) => console.error(message, error));
   const app = new Hono<AppEnv>();
+  // 1. runtime snapshot, peer address, request id
   app.use(requestContext(source));
+  // 2. access log + metrics (observability)
+  // 3. request limits (methods, Host, sizes)
   app.use(requestGuard());
+  // 4. route: host → path → method
   app.use(routeMatch());
+  // 5. rate limit (per route / client)
+  // 6. response cache
+  // 7. forward to an upstream of the route's pool
   app.all("*", forwardRequest());
   app.onError((error, c) => {
     const requestId = c.var.requestId ?? "-";
