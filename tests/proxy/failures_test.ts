@@ -234,6 +234,38 @@ Deno.test("a client that disconnects while the upstream works cancels the upstre
   assert.equal(upstream.heads.length, 1);
 });
 
+Deno.test("a client that disconnects mid-body closes the upstream connection", async () => {
+  const proxyHungUp = Promise.withResolvers<void>();
+  await using upstream = startRawUpstream(async (connection) => {
+    await connection.readHead();
+    await connection.write(
+      "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: 1000\r\n\r\n",
+    );
+    await connection.write("0123456789");
+    await untilClosed(connection);
+    proxyHungUp.resolve();
+  });
+  await using proxy = startProxy(poolConfig([upstream.url], "timeout: 5s"));
+
+  const client = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
+  await client.write(new TextEncoder().encode(`GET /work HTTP/1.1\r\nHost: 127.0.0.1:${proxy.port}\r\n\r\n`));
+  const buffer = new Uint8Array(4096);
+  let received = "";
+  while (!received.includes("0123456789")) {
+    const n = await client.read(buffer);
+    if (n === null) break;
+    received += decoder.decode(buffer.subarray(0, n));
+  }
+  client.close();
+
+  assert.match(received, /^HTTP\/1\.1 200 /);
+  assert.notEqual(
+    await withinGuard(proxyHungUp.promise),
+    "guard expired",
+    "the upstream connection stayed open",
+  );
+});
+
 for (
   const [method, target] of [["CONNECT", "example.test:443"], ["TRACE", "/trace"]] as const
 ) {
