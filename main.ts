@@ -52,7 +52,7 @@ export async function main(args: readonly string[]): Promise<number> {
     return 0;
   }
 
-  const source = { current: new Runtime(config) };
+  const source = { current: new Runtime(config).start() };
   const app = createApp(source);
   const { host, port } = config.server;
   const server = Deno.serve({
@@ -72,7 +72,7 @@ export async function main(args: readonly string[]): Promise<number> {
     stopping = true;
     console.error("proxy: draining in-flight requests");
     await server.shutdown();
-    source.current[Symbol.dispose]();
+    await source.current[Symbol.asyncDispose]();
   };
   for (const signal of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(signal, () => void stop());
   await server.finished;

@@ -12,6 +12,8 @@ export interface AppVariables {
   trusted: boolean;
   route: RouteRuntime;
   upstream: Upstream;
+  /** Upstream attempts made for this request (1 without retries). */
+  attempts: number;
   /** `/path?query` of the request URL. */
   pathAndQuery: string;
 }

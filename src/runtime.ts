@@ -1,39 +1,14 @@
-import type { Balancer } from "./balancer/balancer.ts";
-import { RoundRobin } from "./balancer/round_robin.ts";
-import type { Config, PoolConfig, RouteConfig } from "./config/types.ts";
+import type { Config } from "./config/types.ts";
+import type { RouteConfig } from "./config/types.ts";
 import { DEFAULT_POOL } from "./config/validate_config.ts";
 import { CidrSet } from "./net/cidr.ts";
 import { Forwarder } from "./proxy/forward.ts";
 import { Router, type RouteSpec } from "./router/router.ts";
-import { Upstream } from "./upstream/upstream.ts";
+import { PoolRuntime, type RuntimeLog } from "./upstream/pool_runtime.ts";
+import type { Upstream } from "./upstream/upstream.ts";
 
-/** One upstream pool, ready to pick from and forward to. */
-export class PoolRuntime implements Disposable {
-  readonly name: string;
-  readonly upstreams: readonly Upstream[];
-  readonly balancer: Balancer;
-  readonly forwarder: Forwarder;
-
-  constructor(config: PoolConfig, forwarder: Forwarder, reuse: ReadonlyMap<string, Upstream>) {
-    this.name = config.name;
-    this.upstreams = config.backends.map((backend) => {
-      const fresh = new Upstream(backend.url, { weight: backend.weight, backup: backend.backup });
-      const old = reuse.get(fresh.id);
-      return old && old.weight === fresh.weight && old.backup === fresh.backup ? old : fresh;
-    });
-    this.balancer = new RoundRobin(this.upstreams);
-    this.forwarder = forwarder;
-  }
-
-  /** Picks an available upstream, or undefined when none is. */
-  pick(): Upstream | undefined {
-    return this.balancer.pick();
-  }
-
-  [Symbol.dispose](): void {
-    this.forwarder[Symbol.dispose]();
-  }
-}
+export { PoolRuntime } from "./upstream/pool_runtime.ts";
+export type { RuntimeLog } from "./upstream/pool_runtime.ts";
 
 export interface RouteRuntime {
   readonly name: string;
@@ -42,44 +17,67 @@ export interface RouteRuntime {
 }
 
 export interface RuntimeOptions {
-  /** The runtime being replaced: upstreams with an unchanged URL keep their state (health, counters). */
+  /** The runtime being replaced: upstreams with an unchanged URL keep their state (health, breaker, counters). */
   previous?: Runtime | undefined;
   /** "https" when the listener terminates TLS. */
   proto?: "http" | "https";
+  /** Structured log sink for state changes (health, breaker, panic). Default: JSON lines on stderr. */
+  log?: RuntimeLog;
 }
 
+/** Default log sink: one JSON object per line on stderr. */
+export const stderrLog: RuntimeLog = (event, fields) =>
+  console.error(JSON.stringify({ time: new Date().toISOString(), event, ...fields }));
+
 /**
- * Everything compiled from one Config: routes, pools, balancers, HTTP clients. Requests take a snapshot at
- * their start, so a reload swaps the whole runtime atomically and in-flight requests finish on the old one.
+ * Everything compiled from one Config: routes, pools, balancers, breakers, health checkers, HTTP clients.
+ * Requests take a snapshot at their start, so a reload swaps the whole runtime atomically and in-flight
+ * requests finish on the old one. Nothing starts in the constructor; `start()` starts the health checks.
  */
-export class Runtime implements Disposable {
+export class Runtime implements AsyncDisposable {
   readonly config: Config;
   readonly router: Router<RouteRuntime>;
   readonly pools: ReadonlyMap<string, PoolRuntime>;
   readonly trustedProxies: CidrSet;
   readonly via: string;
   readonly proto: "http" | "https";
+  readonly log: RuntimeLog;
+  /** Process-wide random key for sticky cookies without a configured secret; kept across reloads. */
+  readonly stickySecret: Uint8Array;
 
   constructor(config: Config, options: RuntimeOptions = {}) {
+    const { previous } = options;
     this.config = config;
     const server = config.server;
     this.via = `1.1 ${server.name}`;
-    this.proto = options.proto ?? "http";
+    this.proto = options.proto ?? previous?.proto ?? "http";
+    this.log = options.log ?? previous?.log ?? stderrLog;
+    this.stickySecret = previous?.stickySecret ?? crypto.getRandomValues(new Uint8Array(32));
     this.trustedProxies = new CidrSet(server.trustedProxies);
     const reuse = new Map<string, Upstream>();
-    for (const pool of options.previous?.pools.values() ?? []) {
-      for (const upstream of pool.upstreams) reuse.set(upstream.id, upstream);
+    for (const pool of previous?.pools.values() ?? []) {
+      for (const upstream of pool.upstreams) reuse.set(`${pool.name}\n${upstream.id}`, upstream);
     }
     const pools = new Map<string, PoolRuntime>();
     for (const [name, poolConfig] of config.pools) {
       const forwarder = new Forwarder({
         firstByteTimeoutMs: server.firstByteTimeoutMs,
-        timeoutMs: server.timeoutMs,
+        bodyTimeoutMs: server.bodyTimeoutMs,
+        observeLatency: poolConfig.loadBalancer.algorithm === "ewma",
         maxResponseHeaderBytes: server.maxResponseHeaderBytes,
         via: this.via,
         compression: server.compression,
       });
-      pools.set(name, new PoolRuntime(poolConfig, forwarder, reuse));
+      pools.set(
+        name,
+        new PoolRuntime(poolConfig, {
+          forwarder,
+          reuse,
+          previous: previous?.pools.get(name),
+          stickySecret: this.stickySecret,
+          log: this.log,
+        }),
+      );
     }
     this.pools = pools;
     const routes = config.routes.map((route): RouteSpec<RouteRuntime> => ({
@@ -96,8 +94,15 @@ export class Runtime implements Disposable {
     );
   }
 
-  [Symbol.dispose](): void {
-    for (const pool of this.pools.values()) pool[Symbol.dispose]();
+  /** Starts health checks. Call once, after construction, from whoever will dispose this runtime. */
+  start(): this {
+    for (const pool of this.pools.values()) pool.start();
+    return this;
+  }
+
+  /** Stops health checks and closes HTTP clients (in-flight requests on this runtime should be done). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await Promise.all([...this.pools.values()].map((pool) => pool[Symbol.asyncDispose]()));
   }
 }
 

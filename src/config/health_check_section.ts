@@ -1,27 +1,78 @@
+import { parseStatusRanges, type StatusRanges } from "../health/status_ranges.ts";
 import { type ConfigReader, describe } from "./config_reader.ts";
 import type { ConfigPath } from "./yaml_source.ts";
 
-/** `health_check:` of a pool; absent means no active checks. */
+/** `health_check:` of a pool; absent means no active checks (upstreams count as healthy). */
 export interface HealthCheckConfig {
   readonly intervalMs: number;
   readonly timeoutMs: number;
   readonly path: string;
+  /** As written, e.g. "200-399"; parsed form in `expectedRanges`. */
+  readonly expectedStatus: string;
+  readonly expectedRanges: StatusRanges;
+  /** Consecutive passing probes that mark an unhealthy upstream healthy (rise). */
+  readonly healthyThreshold: number;
+  /** Consecutive failing probes that mark a healthy upstream unhealthy (fall). */
+  readonly unhealthyThreshold: number;
+  /** Relative spread of each interval, 0–1. */
+  readonly jitter: number;
 }
 
-export const HEALTH_CHECK_KEYS = ["interval", "timeout", "path"];
+export const HEALTH_CHECK_KEYS = [
+  "interval",
+  "timeout",
+  "path",
+  "expected_status",
+  "healthy_threshold",
+  "unhealthy_threshold",
+  "jitter",
+];
 
 export function readHealthCheck(
   value: unknown,
   reader: ConfigReader,
   path: ConfigPath,
 ): HealthCheckConfig | undefined {
+  if (value === false || value === "off") return undefined;
   const m = reader.mapping(value, path, HEALTH_CHECK_KEYS);
   if (!m) return undefined;
-  const intervalMs = reader.duration(m.interval, [...path, "interval"], { default: 10_000, min: 1 });
-  const timeoutMs = reader.duration(m.timeout, [...path, "timeout"], { default: 5_000, min: 1 });
+  const intervalMs = reader.duration(m.interval, [...path, "interval"], { default: 10_000, min: 100 });
+  const timeoutMs = reader.duration(m.timeout, [...path, "timeout"], {
+    default: Math.min(5_000, intervalMs),
+    min: 1,
+  });
+  if (timeoutMs > intervalMs) {
+    reader.fail([...path, "timeout"], `must not exceed interval (${m.interval ?? "10s"})`);
+  }
   const probePath = reader.string(m.path, [...path, "path"], { default: "/health" });
   if (!probePath.startsWith("/")) {
     reader.fail([...path, "path"], `must start with "/": ${describe(probePath)}`);
   }
-  return { intervalMs, timeoutMs, path: probePath };
+  const expectedStatus = reader.string(
+    typeof m.expected_status === "number" ? String(m.expected_status) : m.expected_status,
+    [...path, "expected_status"],
+    { default: "200-399" },
+  );
+  let expectedRanges: StatusRanges = [[200, 399]];
+  try {
+    expectedRanges = parseStatusRanges(expectedStatus);
+  } catch (error) {
+    reader.fail([...path, "expected_status"], error instanceof Error ? error.message : String(error));
+  }
+  return {
+    intervalMs,
+    timeoutMs: Math.min(timeoutMs, intervalMs),
+    path: probePath,
+    expectedStatus,
+    expectedRanges,
+    healthyThreshold: reader.integer(m.healthy_threshold, [...path, "healthy_threshold"], {
+      default: 2,
+      min: 1,
+    }),
+    unhealthyThreshold: reader.integer(m.unhealthy_threshold, [...path, "unhealthy_threshold"], {
+      default: 3,
+      min: 1,
+    }),
+    jitter: reader.percent(m.jitter, [...path, "jitter"], 0.1),
+  };
 }

@@ -1,6 +1,8 @@
+import { type CircuitBreakerConfig, readCircuitBreaker } from "./circuit_breaker_section.ts";
 import { type ConfigReader, describe } from "./config_reader.ts";
 import { type HealthCheckConfig, readHealthCheck } from "./health_check_section.ts";
 import { type LoadBalancerConfig, readLoadBalancer } from "./load_balancer_section.ts";
+import { readRetries, type RetriesConfig } from "./retries_section.ts";
 import type { ConfigPath } from "./yaml_source.ts";
 
 export interface BackendConfig {
@@ -15,10 +17,13 @@ export interface PoolConfig {
   readonly backends: readonly BackendConfig[];
   readonly loadBalancer: LoadBalancerConfig;
   readonly healthCheck: HealthCheckConfig | undefined;
+  /** Passive outlier detection; undefined when `circuit_breaker: off`. */
+  readonly circuitBreaker: CircuitBreakerConfig | undefined;
+  readonly retries: RetriesConfig;
 }
 
 /** Keys of a pool; at the top level they apply to the `default` pool. */
-export const POOL_KEYS = ["backends", "load_balancer", "health_check"];
+export const POOL_KEYS = ["backends", "load_balancer", "health_check", "circuit_breaker", "retries"];
 
 export function readPool(
   name: string,
@@ -31,6 +36,8 @@ export function readPool(
     backends: readBackends(name, section.backends, reader, [...path, "backends"]),
     loadBalancer: readLoadBalancer(section.load_balancer, reader, [...path, "load_balancer"]),
     healthCheck: readHealthCheck(section.health_check, reader, [...path, "health_check"]),
+    circuitBreaker: readCircuitBreaker(section.circuit_breaker, reader, [...path, "circuit_breaker"]),
+    retries: readRetries(section.retries, reader, [...path, "retries"]),
   };
 }
 

@@ -5,10 +5,12 @@ import { type ConfigReader, describe } from "./config_reader.ts";
 export interface ServerConfig {
   readonly host: string;
   readonly port: number;
-  /** Overall deadline for one upstream exchange, headers and body; 0 disables. */
+  /** Deadline for the response head from the request's arrival, across retries; 0 disables. */
   readonly timeoutMs: number;
-  /** Deadline for the upstream's response headers (includes connecting). */
+  /** Deadline for one attempt's response head (includes connecting). */
   readonly firstByteTimeoutMs: number;
+  /** Deadline for the response body after its head; 0 disables. */
+  readonly bodyTimeoutMs: number;
   /** CIDRs whose X-Forwarded-*, Forwarded and X-Request-Id headers are believed. */
   readonly trustedProxies: readonly string[];
   /** Pseudonym in `Via: 1.1 <name>`. */
@@ -24,6 +26,7 @@ export const SERVER_KEYS = [
   "port",
   "timeout",
   "first_byte_timeout",
+  "body_timeout",
   "trusted_proxies",
   "name",
   "compression",
@@ -50,6 +53,7 @@ export function readServer(value: unknown, reader: ConfigReader): ServerConfig {
       default: timeoutMs === 0 ? 30_000 : timeoutMs,
       min: 1,
     }),
+    bodyTimeoutMs: reader.duration(m.body_timeout, [...path, "body_timeout"], { default: 0, min: 0 }),
     trustedProxies: trusted,
     name,
     compression: reader.boolean(m.compression, [...path, "compression"], true),

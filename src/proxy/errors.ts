@@ -11,7 +11,8 @@ export type FailureKind =
   | "refused" // connection refused
   | "reset" // connection reset or closed before a complete response head
   | "bad_response" // the upstream's response was unusable (too large headers, bad framing)
-  | "upstream_error"; // any other fetch failure
+  | "upstream_error" // any other fetch failure
+  | "client_closed"; // the client went away before the upstream answered (nobody receives the response)
 
 const STATUS: Readonly<Record<FailureKind, number>> = {
   no_route: 404,
@@ -22,6 +23,7 @@ const STATUS: Readonly<Record<FailureKind, number>> = {
   reset: 502,
   bad_response: 502,
   upstream_error: 502,
+  client_closed: 499,
 };
 
 const REASON: Readonly<Record<FailureKind, string>> = {
@@ -33,6 +35,7 @@ const REASON: Readonly<Record<FailureKind, string>> = {
   reset: "upstream closed the connection",
   bad_response: "invalid response from upstream",
   upstream_error: "upstream request failed",
+  client_closed: "client closed the request",
 };
 
 /** A failure on the proxy path that becomes an error response. */

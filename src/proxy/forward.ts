@@ -1,18 +1,24 @@
 import type { Upstream } from "../upstream/upstream.ts";
 import { encodeForClient } from "./compression.ts";
+import { DeadlineSweeper, type SweepEntry } from "./deadline_sweeper.ts";
 import { classifyFetchError, ProxyError } from "./errors.ts";
 import { downstreamResponseHeaders } from "./headers.ts";
 
+/** A request still waiting for its upstream's head after this long starts watching for the client leaving. */
+const WATCH_CLIENT_AFTER_MS = 50;
+
 export interface ForwarderOptions {
-  /** Deadline for response headers (includes connecting), ms. */
+  /** Deadline for one attempt's response head (connecting included), ms. */
   firstByteTimeoutMs: number;
-  /** Deadline for the whole exchange including the body, ms; 0 disables. */
-  timeoutMs: number;
+  /** Deadline for the response body once its head arrived, ms; 0 disables (long downloads and SSE run freely). */
+  bodyTimeoutMs?: number;
   maxResponseHeaderBytes: number;
   /** `1.1 <name>` for the Via header. */
   via: string;
   /** Compress for gzip-accepting clients (server.compression). */
   compression: boolean;
+  /** Report each response's time-to-head to the upstream (for latency-aware balancing). Default false. */
+  observeLatency?: boolean;
   /** TLS roots for https upstreams (PEM); default: system store. */
   caCerts?: string[];
   /** Injected for tests of failure handling; default globalThis.fetch. */
@@ -28,11 +34,17 @@ export interface ExchangeEnd {
   readonly outcome: "completed" | "client_gone" | "aborted";
 }
 
+export type RequestBody = ReadableStream<Uint8Array<ArrayBuffer>> | Uint8Array<ArrayBuffer> | null;
+
 export interface ForwardRequest {
   readonly request: Request;
+  /** The body to send instead of the request's own (a buffered copy, so a retry can send it again). */
+  readonly body?: RequestBody;
   /** Path and query of the client's URL, e.g. `/a/b?x=1`. */
   readonly pathAndQuery: string;
   readonly headers: Headers;
+  /** performance.now() time by which the response head must be in, across retries (server.timeout). */
+  readonly deadline?: number | undefined;
   /** Settles when the response is fully delivered (resolves) or the client went away (rejects). */
   readonly completed?: Promise<void> | undefined;
   /** Called once per exchange at its end. */
@@ -40,73 +52,103 @@ export interface ForwardRequest {
 }
 
 /**
- * Sends one request to one upstream with fetch, streaming both bodies. One Forwarder (and one HTTP client
- * with its connection pool) per upstream pool. Deadlines use our own AbortController: passing the client's
- * `request.signal` to fetch measurably slows every request, so a client that goes away is noticed through
- * Deno.serve's `completed` promise instead.
+ * Whether a request from Deno.serve has a body. Deno.serve hands every request a body stream, even one without
+ * a body; passing that stream to fetch sends `Transfer-Encoding: chunked` and an empty chunked body (an OPTIONS
+ * or DELETE gains a body it never had). RFC 9112 §6.3: a request has a body only with Content-Length or
+ * Transfer-Encoding.
+ */
+export function requestHasBody(request: Request): boolean {
+  const method = request.method;
+  return method !== "GET" && method !== "HEAD" &&
+    (request.headers.has("content-length") || request.headers.has("transfer-encoding"));
+}
+
+/**
+ * Sends one request to one upstream with fetch, streaming both bodies. One Forwarder (and one HTTP client with
+ * its connection pool) per upstream pool.
+ *
+ * Cost matters here: deadlines run on a shared sweeper instead of a setTimeout per request; the client's
+ * `request.signal` (which slows every request that touches it) is watched only for requests still waiting for
+ * the upstream after 50 ms; once a response exists, Deno.serve's `completed` promise tells us the client left.
  */
 export class Forwarder implements Disposable {
   readonly #client: Deno.HttpClient;
-  readonly #options: Required<Omit<ForwarderOptions, "caCerts">>;
+  readonly #sweeper = new DeadlineSweeper();
+  readonly #fetch: typeof fetch;
+  readonly #firstByteTimeoutMs: number;
+  readonly #bodyTimeoutMs: number;
+  readonly #maxResponseHeaderBytes: number;
+  readonly #via: string;
+  readonly #compression: boolean;
+  readonly #observeLatency: boolean;
 
   constructor(options: ForwarderOptions) {
-    if (!(options.firstByteTimeoutMs > 0)) throw new RangeError("firstByteTimeoutMs must be > 0");
-    if (!(options.timeoutMs >= 0)) throw new RangeError("timeoutMs must be ≥ 0");
-    const { caCerts, ...rest } = options;
+    const { firstByteTimeoutMs, bodyTimeoutMs = 0, caCerts } = options;
+    if (!(firstByteTimeoutMs > 0)) {
+      throw new RangeError(`firstByteTimeoutMs must be > 0, got ${firstByteTimeoutMs}`);
+    }
+    if (!(bodyTimeoutMs >= 0)) throw new RangeError(`bodyTimeoutMs must be ≥ 0, got ${bodyTimeoutMs}`);
     // allowHost: send the client's Host header instead of the upstream's authority.
     this.#client = Deno.createHttpClient(caCerts ? { allowHost: true, caCerts } : { allowHost: true });
-    this.#options = { fetch: globalThis.fetch, ...rest };
+    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#firstByteTimeoutMs = firstByteTimeoutMs;
+    this.#bodyTimeoutMs = bodyTimeoutMs;
+    this.#maxResponseHeaderBytes = options.maxResponseHeaderBytes;
+    this.#via = options.via;
+    this.#compression = options.compression;
+    this.#observeLatency = options.observeLatency ?? false;
   }
 
   /** Forwards and returns the client response; throws ProxyError when no response head could be had. */
   async forward(upstream: Upstream, input: ForwardRequest): Promise<Response> {
     const { request } = input;
-    const options = this.#options;
+    const method = request.method;
     const started = performance.now();
     const controller = new AbortController();
+    const sweeper = this.#sweeper;
     let timedOut = false;
-    const firstByte = options.timeoutMs > 0
-      ? Math.min(options.firstByteTimeoutMs, options.timeoutMs)
-      : options.firstByteTimeoutMs;
-    let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, firstByte);
-
-    const method = request.method;
-    // Deno.serve hands every request a body stream, even one that has no body; passing that stream to fetch
-    // sends `Transfer-Encoding: chunked` and an empty chunked body (an OPTIONS or DELETE gains a body it never
-    // had). RFC 9112 §6.3: a request has a body only when it carries Content-Length or Transfer-Encoding.
-    const hasBody = method !== "GET" && method !== "HEAD" &&
-      (request.headers.has("content-length") || request.headers.has("transfer-encoding"));
-    const body = hasBody ? request.body : null;
-    const headers = input.headers;
-    headers.set("accept-encoding", "identity");
-    upstream.acquire();
-
+    let clientGone = false;
     let ended = false;
     let status = 499; // until the upstream answers, an early end means the client left
-    const end = (status: number, outcome: ExchangeEnd["outcome"]) => {
-      if (ended) return;
-      ended = true;
-      if (timer !== undefined) clearTimeout(timer);
-      upstream.release();
-      input.onEnd?.({ upstream, status, durationMs: performance.now() - started, outcome });
-    };
 
-    // Deno.serve settles `completed` only once a response exists, so a client that leaves while the upstream
-    // is still working on the headers is noticed through `request.signal`, which Deno aborts when the client's
-    // connection closes. Listening (rather than passing the signal to fetch) keeps the per-request cost low.
-    let clientGone = false;
     const onClientGone = () => {
       clientGone = true;
       controller.abort();
     };
-    request.signal.addEventListener("abort", onClientGone, { once: true });
+    let watching = false;
+    const deadline: SweepEntry = {
+      deadline: Math.min(started + this.#firstByteTimeoutMs, input.deadline ?? Infinity),
+      expire() {
+        timedOut = true;
+        controller.abort();
+      },
+      // Deno.serve settles `completed` only once a response exists, so a client that leaves while the upstream
+      // is still working is noticed through request.signal — attached only to requests that are slow anyway.
+      watchAt: started + WATCH_CLIENT_AFTER_MS,
+      watch() {
+        watching = true;
+        if (request.signal.aborted) onClientGone();
+        else request.signal.addEventListener("abort", onClientGone, { once: true });
+      },
+    };
+    sweeper.track(deadline);
+
+    const end = (finalStatus: number, outcome: ExchangeEnd["outcome"]) => {
+      if (ended) return;
+      ended = true;
+      sweeper.untrack(deadline);
+      upstream.release();
+      input.onEnd?.({ upstream, status: finalStatus, durationMs: performance.now() - started, outcome });
+    };
+
+    const headers = input.headers;
+    headers.set("accept-encoding", "identity"); // see compression.ts
+    const body = input.body !== undefined ? input.body : requestHasBody(request) ? request.body : null;
+    upstream.acquire();
 
     let response: Response;
     try {
-      const fetchPromise = options.fetch(upstream.id + input.pathAndQuery, {
+      const pending = this.#fetch(upstream.id + input.pathAndQuery, {
         method,
         headers,
         body,
@@ -117,63 +159,67 @@ export class Forwarder implements Disposable {
       // The exchange ends when Deno.serve has delivered the response, or when the client goes away (then the
       // upstream request or body stream is aborted too).
       input.completed?.then(() => end(status, "completed"), () => {
+        clientGone = true;
         controller.abort();
         end(status, "client_gone");
       });
-      response = await fetchPromise;
+      response = await pending;
     } catch (error) {
-      const failure = classifyFetchError(error, timedOut);
-      if (clientGone) end(499, "client_gone");
-      else end(failure.status, "aborted");
+      const failure = clientGone ? new ProxyError("client_closed") : classifyFetchError(error, timedOut);
+      end(failure.status, clientGone ? "client_gone" : "aborted");
       throw failure;
     } finally {
-      request.signal.removeEventListener("abort", onClientGone);
+      sweeper.untrack(deadline);
+      if (watching) request.signal.removeEventListener("abort", onClientGone);
     }
 
-    const cleaned = downstreamResponseHeaders(response.headers, options.via);
-    if (cleaned.size > options.maxResponseHeaderBytes) {
+    if (this.#observeLatency) {
+      const now = performance.now();
+      upstream.observeLatency(now - started, now);
+    }
+    const cleaned = downstreamResponseHeaders(response.headers, this.#via);
+    if (cleaned.size > this.#maxResponseHeaderBytes) {
       controller.abort();
       end(502, "aborted");
       throw new ProxyError(
         "bad_response",
-        `response headers of ${cleaned.size} bytes exceed ${options.maxResponseHeaderBytes}`,
+        `response headers of ${cleaned.size} bytes exceed ${this.#maxResponseHeaderBytes}`,
       );
     }
 
-    // Headers are in: switch from the first-byte deadline to what is left of the overall one.
-    clearTimeout(timer);
-    timer = undefined;
-    if (options.timeoutMs > 0) {
-      const left = options.timeoutMs - (performance.now() - started);
-      timer = setTimeout(() => {
-        timedOut = true;
-        controller.abort(new ProxyError("timeout", `response not complete within ${options.timeoutMs} ms`));
-      }, Math.max(1, left));
-    }
-
     status = response.status;
-    // Deno.serve reads a fetch response body straight from its resource, bypassing the JS stream, so aborting
-    // the fetch once headers are in neither errors the client's body nor closes the upstream connection
-    // (measured on 2.9.6: the client waits forever). Piping through a JS stream tied to the deadline's signal
-    // makes the abort cancel the upstream body (closing that connection) and error the client's body.
-    const upstreamBody = response.body !== null && options.timeoutMs > 0
-      ? response.body.pipeThrough(new TransformStream<Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>>(), {
-        signal: controller.signal,
-      })
-      : response.body;
+    let upstreamBody = response.body;
+    const bodyTimeoutMs = this.#bodyTimeoutMs;
+    if (upstreamBody !== null && bodyTimeoutMs > 0) {
+      // Deno.serve reads a fetch body straight from its resource, so aborting the fetch after the head neither
+      // errors the client's body nor closes the upstream connection (measured on 2.9.6). Piping through a JS
+      // stream tied to the abort signal makes the deadline cancel both. Only paid for when body_timeout is set.
+      deadline.deadline = performance.now() + bodyTimeoutMs;
+      deadline.watch = undefined;
+      deadline.expire = () => {
+        timedOut = true;
+        controller.abort(new ProxyError("timeout", `response body not complete within ${bodyTimeoutMs} ms`));
+      };
+      sweeper.track(deadline);
+      upstreamBody = upstreamBody.pipeThrough(
+        new TransformStream<Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>>(),
+        { signal: controller.signal },
+      );
+    }
     const outBody = encodeForClient(
       method,
       status,
       cleaned.headers,
       upstreamBody,
       request.headers.get("accept-encoding"),
-      options.compression,
+      this.#compression,
     );
     if (!input.completed) end(status, "completed");
     return new Response(outBody, { status, statusText: response.statusText, headers: cleaned.headers });
   }
 
   [Symbol.dispose](): void {
+    this.#sweeper[Symbol.dispose]();
     this.#client.close();
   }
 }

@@ -14,14 +14,14 @@ export interface TestProxy extends AsyncDisposable {
 /** `yaml` is a full config; `server.port` is ignored (port 0 is used). */
 export function startProxy(yaml: string, options: { hostname?: string } = {}): TestProxy {
   const config = parseConfig(yaml, "test.yaml");
-  const source = { current: new Runtime(config) };
+  const source = { current: new Runtime(config).start() };
   const errors: unknown[] = [];
   const app = createApp(source, { logError: (_message, error) => errors.push(error) });
   const server = Deno.serve({ hostname: options.hostname ?? "127.0.0.1", port: 0, onListen() {} }, app.fetch);
   const port = server.addr.port;
   const close = async () => {
     await server.shutdown();
-    source.current[Symbol.dispose]();
+    await source.current[Symbol.asyncDispose]();
   };
   return { url: `http://127.0.0.1:${port}`, port, source, errors, close, [Symbol.asyncDispose]: close };
 }

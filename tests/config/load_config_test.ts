@@ -26,7 +26,16 @@ Deno.test("parseConfig() accepts the seed config.yaml unchanged", () => {
     2,
   ]]);
   assert.equal(pool.loadBalancer.algorithm, "round_robin");
-  assert.deepEqual(pool.healthCheck, { intervalMs: 30_000, timeoutMs: 10_000, path: "/health" });
+  assert.deepEqual(pool.healthCheck, {
+    intervalMs: 30_000,
+    timeoutMs: 10_000,
+    path: "/health",
+    expectedStatus: "200-399",
+    expectedRanges: [[200, 399]],
+    healthyThreshold: 2,
+    unhealthyThreshold: 3,
+    jitter: 0.1,
+  });
   assert.deepEqual(config.rateLimit, { requestsPerSecond: 100, burst: 10 });
   assert.deepEqual(config.cache, { maxSize: 1000, ttlMs: 300_000 });
   assert.deepEqual(config.admin, { host: "127.0.0.1", port: 9090 });
@@ -95,7 +104,7 @@ const BAD: readonly [name: string, yaml: string, expected: readonly string[]][] 
   [
     "an unknown algorithm",
     SEED.replace('"round_robin"', '"fastest"'),
-    ['config.yaml:7:29 load_balancer.algorithm: must be one of round_robin; got "fastest"'],
+    ['config.yaml:7:29 load_balancer.algorithm: must be one of round_robin, weighted_round_robin, least_connections, random, p2c, ewma, consistent_hash; got "fastest"'],
   ],
   [
     "a port out of range",

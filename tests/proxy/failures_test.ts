@@ -159,7 +159,7 @@ Deno.test("an upstream that closes mid-body leaves the client with a failed read
   assert.equal(upstream.heads.length, 2);
 });
 
-Deno.test("server.timeout passing mid-body fails the client's body read and closes the upstream connection", async () => {
+Deno.test("server.body_timeout passing mid-body fails the client's body read and closes the upstream connection", async () => {
   const proxyHungUp = Promise.withResolvers<void>();
   await using upstream = startRawUpstream(async (connection) => {
     await connection.readHead();
@@ -170,7 +170,9 @@ Deno.test("server.timeout passing mid-body fails the client's body read and clos
     await untilClosed(connection);
     proxyHungUp.resolve();
   });
-  await using proxy = startProxy(poolConfig([upstream.url], "timeout: 400ms, first_byte_timeout: 300ms"));
+  await using proxy = startProxy(
+    poolConfig([upstream.url], "body_timeout: 400ms, first_byte_timeout: 300ms"),
+  );
 
   const response = await fetch(`${proxy.url}/stall`);
   assert.equal(response.status, 200);
