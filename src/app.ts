@@ -14,7 +14,8 @@ export interface AppOptions {
 
 /**
  * The proxy's request path, top to bottom. Order matters; logic lives in the middleware modules, and each
- * middleware reads its settings from `c.var.runtime` (so a reload changes behaviour without rebuilding this).
+ * middleware reads its settings from `c.get("runtime")`, so a reload changes behaviour without rebuilding this.
+ * Read variables with `c.get(name)`, never `c.var`: Hono builds a fresh object from its map on every `c.var` read.
  */
 export function createApp(source: RuntimeSource, options: AppOptions = {}): Hono<AppEnv> {
   const logError = options.logError ?? ((message, error) => console.error(message, error));
@@ -31,7 +32,7 @@ export function createApp(source: RuntimeSource, options: AppOptions = {}): Hono
   // 7. forward to an upstream of the route's pool
   app.all("*", forwardRequest());
   app.onError((error, c) => {
-    const requestId = c.var.requestId ?? "-";
+    const requestId = c.get("requestId") ?? "-";
     if (error instanceof ProxyError) {
       const extra = error.retryAfterMs !== undefined
         ? { "retry-after": String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) }

@@ -1,7 +1,7 @@
 import type { RouteRuntime, Runtime } from "./runtime.ts";
 import type { Upstream } from "./upstream/upstream.ts";
 
-/** Per-request values set by middleware (`c.set` / `c.var`). */
+/** Per-request values set by middleware (`c.set` / `c.get`; not `c.var`, which copies the map per read). */
 export interface AppVariables {
   /** The runtime this request started on (a reload does not change it mid-request). */
   runtime: Runtime;

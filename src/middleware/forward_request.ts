@@ -6,7 +6,7 @@ import { CircuitBreaker } from "../breaker/circuit_breaker.ts";
 import { isFailure, type UpstreamErrorReason } from "../breaker/is_failure.ts";
 import { type FailureKind, ProxyError } from "../proxy/errors.ts";
 import { requestHasBody } from "../proxy/forward.ts";
-import { upstreamRequestHeaders } from "../proxy/headers.ts";
+import { upstreamRequestHeaderRecord } from "../proxy/headers.ts";
 import { replayableBody } from "../retry/replayable_body.ts";
 import { backoffMs, isRetryable } from "../retry/retry_policy.ts";
 import type { PoolRuntime } from "../upstream/pool_runtime.ts";
@@ -28,12 +28,14 @@ const ERROR_REASON: Partial<Record<FailureKind, UpstreamErrorReason>> = {
  */
 export function forwardRequest(): Handler<AppEnv> {
   return async function forwardRequest(c) {
-    const { runtime, route, requestId } = c.var;
+    const runtime = c.get("runtime");
+    const route = c.get("route");
+    const requestId = c.get("requestId");
     const pool = route.pool;
     const request = c.req.raw;
-    const headers = upstreamRequestHeaders(request.headers, {
-      clientIp: c.var.peerIp,
-      trusted: c.var.trusted,
+    const headers = upstreamRequestHeaderRecord(request.headers, {
+      clientIp: c.get("peerIp"),
+      trusted: c.get("trusted"),
       proto: runtime.proto,
       host: request.headers.get("host") ?? "",
       requestId,
@@ -88,7 +90,7 @@ export function forwardRequest(): Handler<AppEnv> {
         const response = await pool.forwarder.forward(upstream, {
           request,
           body,
-          pathAndQuery: c.var.pathAndQuery,
+          pathAndQuery: c.get("pathAndQuery"),
           headers,
           deadline,
           completed: c.env?.completed,
@@ -138,7 +140,11 @@ function pickFirst(
   if (cookieName === undefined && !needsKey) return { upstream: balancer.pick(), setCookie: undefined };
   const request = c.req.raw;
   const key = needsKey
-    ? balancer.keyFor({ clientIp: c.var.peerIp, headers: request.headers, path: pathOf(c.var.pathAndQuery) })
+    ? balancer.keyFor({
+      clientIp: c.get("peerIp"),
+      headers: request.headers,
+      path: pathOf(c.get("pathAndQuery")),
+    })
     : undefined;
   const context = key === undefined ? undefined : { key };
   if (cookieName === undefined) return { upstream: balancer.pick(context), setCookie: undefined };

@@ -11,11 +11,11 @@ export function requestGuard(): MiddlewareHandler<AppEnv> {
   return async function requestGuard(c, next) {
     const request = c.req.raw;
     if (REFUSED_METHODS.has(request.method)) {
-      return errorResponse(405, "method not allowed", c.var.requestId, { allow: ALLOW });
+      return errorResponse(405, "method not allowed", c.get("requestId"), { allow: ALLOW });
     }
     // RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request that lacks a Host header field.
     const host = request.headers.get("host");
-    if (host === null || host === "") return errorResponse(400, "missing Host header", c.var.requestId);
+    if (host === null || host === "") return errorResponse(400, "missing Host header", c.get("requestId"));
     await next();
   };
 }

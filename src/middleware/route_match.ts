@@ -2,13 +2,13 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import { ProxyError } from "../proxy/errors.ts";
 
-/** Finds the route for the request (host, then path, then method) and stores it as `c.var.route`. */
+/** Finds the route for the request (host, then path, then method) and stores it as the `route` variable. */
 export function routeMatch(): MiddlewareHandler<AppEnv> {
   return async function routeMatch(c, next) {
-    const pathAndQuery = c.var.pathAndQuery;
+    const pathAndQuery = c.get("pathAndQuery");
     const q = pathAndQuery.indexOf("?");
     const path = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
-    const route = c.var.runtime.router.match(c.req.raw.method, c.req.raw.headers.get("host") ?? "", path);
+    const route = c.get("runtime").router.match(c.req.raw.method, c.req.raw.headers.get("host") ?? "", path);
     if (route === undefined) throw new ProxyError("no_route");
     c.set("route", route);
     await next();

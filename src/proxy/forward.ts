@@ -2,7 +2,7 @@ import type { Upstream } from "../upstream/upstream.ts";
 import { encodeForClient } from "./compression.ts";
 import { DeadlineSweeper, type SweepEntry } from "./deadline_sweeper.ts";
 import { classifyFetchError, ProxyError } from "./errors.ts";
-import { downstreamResponseHeaders } from "./headers.ts";
+import { downstreamResponseHeaders, type HeaderRecord } from "./headers.ts";
 
 /** A request still waiting for its upstream's head after this long starts watching for the client leaving. */
 const WATCH_CLIENT_AFTER_MS = 50;
@@ -42,7 +42,7 @@ export interface ForwardRequest {
   readonly body?: RequestBody;
   /** Path and query of the client's URL, e.g. `/a/b?x=1`. */
   readonly pathAndQuery: string;
-  readonly headers: Headers;
+  readonly headers: Headers | HeaderRecord;
   /** performance.now() time by which the response head must be in, across retries (server.timeout). */
   readonly deadline?: number | undefined;
   /** Settles when the response is fully delivered (resolves) or the client went away (rejects). */
@@ -142,7 +142,9 @@ export class Forwarder implements Disposable {
     };
 
     const headers = input.headers;
-    headers.set("accept-encoding", "identity"); // see compression.ts
+    // Always identity upstream: see compression.ts.
+    if (headers instanceof Headers) headers.set("accept-encoding", "identity");
+    else headers["accept-encoding"] = "identity";
     const body = input.body !== undefined ? input.body : requestHasBody(request) ? request.body : null;
     upstream.acquire();
 
@@ -206,16 +208,22 @@ export class Forwarder implements Disposable {
         { signal: controller.signal },
       );
     }
+    if (!input.completed) end(status, "completed");
+    const acceptEncoding = request.headers.get("accept-encoding");
+    if (cleaned.contentEncoding === undefined && (acceptEncoding === null || !this.#compression)) {
+      // Fast path: nothing to encode or decode, so the pairs go straight into the Response.
+      return new Response(upstreamBody, { status, statusText: response.statusText, headers: cleaned.pairs });
+    }
+    const outHeaders = new Headers(cleaned.pairs);
     const outBody = encodeForClient(
       method,
       status,
-      cleaned.headers,
+      outHeaders,
       upstreamBody,
-      request.headers.get("accept-encoding"),
+      acceptEncoding,
       this.#compression,
     );
-    if (!input.completed) end(status, "completed");
-    return new Response(outBody, { status, statusText: response.statusText, headers: cleaned.headers });
+    return new Response(outBody, { status, statusText: response.statusText, headers: outHeaders });
   }
 
   [Symbol.dispose](): void {
