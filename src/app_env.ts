@@ -14,6 +14,10 @@ export interface AppVariables {
   upstream: Upstream;
   /** `/path?query` of the request URL. */
   pathAndQuery: string;
+  /** Upstreams tried, set by the retry middleware; unset means 1 when `upstream` is set (access log). */
+  attempts: number;
+  /** Set by the response cache (`hit`, `miss`, `stale`, `bypass`); unset when it took no part (access log). */
+  cacheStatus: string;
 }
 
 /** `c.env` is what Deno.serve passes as the second handler argument (absent under `app.request`). */
