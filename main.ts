@@ -4,11 +4,16 @@
  */
 import embeddedConfig from "./config.yaml" with { type: "text" };
 import denoJson from "./deno.json" with { type: "json" };
+import { createAdminApp } from "./src/admin/admin_app.ts";
+import { upstreamSnapshots } from "./src/admin/upstream_snapshots.ts";
 import { createApp } from "./src/app.ts";
 import { parseArgs, USAGE, UsageError } from "./src/cli.ts";
 import { ConfigError } from "./src/config/config_reader.ts";
 import { loadConfigFile, parseConfig } from "./src/config/load_config.ts";
 import type { Config } from "./src/config/types.ts";
+import { BufferedLineWriter } from "./src/log/line_writer.ts";
+import { ProxyMetrics } from "./src/metrics/proxy_metrics.ts";
+import { Registry } from "./src/metrics/registry.ts";
 import { Runtime } from "./src/runtime.ts";
 
 const EMBEDDED = "<embedded config.yaml>";
@@ -53,7 +58,13 @@ export async function main(args: readonly string[]): Promise<number> {
   }
 
   const source = { current: new Runtime(config).start() };
-  const app = createApp(source);
+  // One registry and one access log writer for the process lifetime, shared by the proxy and admin apps.
+  const registry = new Registry();
+  const metrics = new ProxyMetrics(registry, { upstreams: () => upstreamSnapshots(source.current) });
+  metrics.setFeatures({ cache: config.cache !== undefined, rateLimit: config.rateLimit !== undefined });
+  metrics.configReloaded("success");
+  const accessLog = new BufferedLineWriter();
+  const app = createApp(source, { metrics, accessLog });
   const { host, port } = config.server;
   const server = Deno.serve({
     hostname: host,
@@ -65,18 +76,40 @@ export async function main(args: readonly string[]): Promise<number> {
       return new Response("500 internal proxy error\n", { status: 500 });
     },
   }, app.fetch);
+  const admin = serveAdmin(config, createAdminApp({ source, registry, metrics }).fetch);
 
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) Deno.exit(1); // second signal: leave now
-    stopping = true;
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    if (stopped) Deno.exit(1); // second signal: leave now
     console.error("proxy: draining in-flight requests");
-    await server.shutdown();
-    await source.current[Symbol.asyncDispose]();
+    stopped = (async () => {
+      await Promise.all([server.shutdown(), admin?.shutdown()]);
+      await source.current[Symbol.asyncDispose]();
+      await accessLog[Symbol.asyncDispose](); // the last access log lines
+    })();
   };
-  for (const signal of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(signal, () => void stop());
+  for (const signal of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(signal, stop);
   await server.finished;
+  await stopped;
   return 0;
+}
+
+/**
+ * Starts the admin listener. A port already taken is reported and the proxy keeps serving without it:
+ * traffic matters more than its dashboard.
+ */
+function serveAdmin(config: Config, handler: Deno.ServeHandler): Deno.HttpServer | undefined {
+  const { host, port } = config.admin;
+  try {
+    return Deno.serve({
+      hostname: host,
+      port,
+      onListen: ({ hostname, port }) => console.error(`proxy admin on http://${hostname}:${port}/`),
+    }, handler);
+  } catch (error) {
+    console.error(`proxy: admin listener disabled: cannot listen on ${host}:${port}:`, error);
+    return undefined;
+  }
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

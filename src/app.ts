@@ -1,6 +1,11 @@
 import { Hono } from "hono";
 import type { AppEnv } from "./app_env.ts";
+import { upstreamSnapshots } from "./admin/upstream_snapshots.ts";
+import type { LineSink } from "./log/line_writer.ts";
+import { ProxyMetrics } from "./metrics/proxy_metrics.ts";
+import { Registry } from "./metrics/registry.ts";
 import { forwardRequest } from "./middleware/forward_request.ts";
+import { observe } from "./middleware/observe.ts";
 import { requestContext } from "./middleware/request_context.ts";
 import { requestGuard } from "./middleware/request_guard.ts";
 import { routeMatch } from "./middleware/route_match.ts";
@@ -10,6 +15,10 @@ import type { RuntimeSource } from "./runtime.ts";
 export interface AppOptions {
   /** Where unexpected errors are reported; default console.error. */
   logError?: (message: string, error: unknown) => void;
+  /** The process-lifetime metrics, shared with the admin app. Default: a private registry of its own. */
+  metrics?: ProxyMetrics;
+  /** Access log output (main passes a `BufferedLineWriter` on stdout). Default: `console.log` per line. */
+  accessLog?: LineSink;
 }
 
 /**
@@ -19,10 +28,14 @@ export interface AppOptions {
  */
 export function createApp(source: RuntimeSource, options: AppOptions = {}): Hono<AppEnv> {
   const logError = options.logError ?? ((message, error) => console.error(message, error));
+  const metrics = options.metrics ??
+    new ProxyMetrics(new Registry(), { upstreams: () => upstreamSnapshots(source.current) });
+  const accessLog = options.accessLog ?? { write: (line: string) => console.log(line) };
   const app = new Hono<AppEnv>();
   // 1. runtime snapshot, peer address, request id
   app.use(requestContext(source));
   // 2. access log + metrics (observability)
+  app.use(observe({ metrics, log: accessLog }));
   // 3. request limits (methods, Host, sizes)
   app.use(requestGuard());
   // 4. route: host → path → method

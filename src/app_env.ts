@@ -16,6 +16,8 @@ export interface AppVariables {
   attempts: number;
   /** `/path?query` of the request URL. */
   pathAndQuery: string;
+  /** Set by the response cache (`hit`, `miss`, `stale`, `bypass`); unset when it took no part (access log). */
+  cacheStatus: string;
 }
 
 /** `c.env` is what Deno.serve passes as the second handler argument (absent under `app.request`). */

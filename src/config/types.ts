@@ -1,3 +1,4 @@
+import type { AccessLogConfig } from "./access_log_section.ts";
 import type { AdminConfig } from "./admin_section.ts";
 import type { CacheConfig } from "./cache_section.ts";
 import type { PoolConfig } from "./pool_section.ts";
@@ -5,6 +6,7 @@ import type { RateLimitConfig } from "./rate_limit_section.ts";
 import type { RouteConfig } from "./routes_section.ts";
 import type { ServerConfig } from "./server_section.ts";
 
+export type { AccessLogConfig, AccessLogFormat } from "./access_log_section.ts";
 export type { AdminConfig } from "./admin_section.ts";
 export type { CacheConfig } from "./cache_section.ts";
 export type { HealthCheckConfig } from "./health_check_section.ts";
@@ -29,4 +31,6 @@ export interface Config {
   readonly routes: readonly RouteConfig[];
   readonly rateLimit: RateLimitConfig | undefined;
   readonly cache: CacheConfig | undefined;
+  /** Format `"off"` when the section is absent. */
+  readonly accessLog: AccessLogConfig;
 }

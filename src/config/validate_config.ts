@@ -1,3 +1,4 @@
+import { readAccessLog } from "./access_log_section.ts";
 import { readAdmin } from "./admin_section.ts";
 import { readCache } from "./cache_section.ts";
 import type { ConfigReader } from "./config_reader.ts";
@@ -10,7 +11,16 @@ import type { Config } from "./types.ts";
 export const DEFAULT_POOL = "default";
 
 /** Top-level sections. Pool keys at the top level configure the `default` pool. */
-const TOP_KEYS = ["server", "admin", ...POOL_KEYS, "upstreams", "routes", "rate_limit", "cache"];
+const TOP_KEYS = [
+  "server",
+  "admin",
+  ...POOL_KEYS,
+  "upstreams",
+  "routes",
+  "rate_limit",
+  "cache",
+  "access_log",
+];
 
 /** Turns the parsed YAML into a typed `Config`, recording every problem in `reader`. */
 export function validateConfig(value: unknown, reader: ConfigReader, source: string): Config {
@@ -24,6 +34,7 @@ export function validateConfig(value: unknown, reader: ConfigReader, source: str
     routes: readRoutes(root.routes, reader, pools),
     rateLimit: readRateLimit(root.rate_limit, reader),
     cache: readCache(root.cache, reader),
+    accessLog: readAccessLog(root.access_log, reader),
   };
 }
 

@@ -1,6 +1,10 @@
 /** Runs the real proxy app in-process on a loopback port, from YAML text, for end-to-end tests. */
+import { upstreamSnapshots } from "../../src/admin/upstream_snapshots.ts";
 import { createApp } from "../../src/app.ts";
 import { parseConfig } from "../../src/config/load_config.ts";
+import type { LineSink } from "../../src/log/line_writer.ts";
+import { ProxyMetrics } from "../../src/metrics/proxy_metrics.ts";
+import { Registry } from "../../src/metrics/registry.ts";
 import { Runtime } from "../../src/runtime.ts";
 
 export interface TestProxy extends AsyncDisposable {
@@ -8,22 +12,44 @@ export interface TestProxy extends AsyncDisposable {
   readonly port: number;
   readonly source: { current: Runtime };
   readonly errors: unknown[];
+  /** The proxy's metrics and their registry (what an admin app would expose). */
+  readonly registry: Registry;
+  readonly metrics: ProxyMetrics;
   close(): Promise<void>;
 }
 
 /** `yaml` is a full config; `server.port` is ignored (port 0 is used). */
-export function startProxy(yaml: string, options: { hostname?: string } = {}): TestProxy {
+export function startProxy(
+  yaml: string,
+  options: { hostname?: string; accessLog?: LineSink } = {},
+): TestProxy {
   const config = parseConfig(yaml, "test.yaml");
   const source = { current: new Runtime(config).start() };
   const errors: unknown[] = [];
-  const app = createApp(source, { logError: (_message, error) => errors.push(error) });
+  const registry = new Registry();
+  const metrics = new ProxyMetrics(registry, { upstreams: () => upstreamSnapshots(source.current) });
+  metrics.setFeatures({ cache: config.cache !== undefined, rateLimit: config.rateLimit !== undefined });
+  const app = createApp(source, {
+    logError: (_message, error) => errors.push(error),
+    metrics,
+    ...(options.accessLog ? { accessLog: options.accessLog } : {}),
+  });
   const server = Deno.serve({ hostname: options.hostname ?? "127.0.0.1", port: 0, onListen() {} }, app.fetch);
   const port = server.addr.port;
   const close = async () => {
     await server.shutdown();
     await source.current[Symbol.asyncDispose]();
   };
-  return { url: `http://127.0.0.1:${port}`, port, source, errors, close, [Symbol.asyncDispose]: close };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    source,
+    errors,
+    registry,
+    metrics,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
 }
 
 /** A one-pool config pointing at the given upstream URLs, with optional extra YAML for `server:`. */

@@ -1,0 +1,67 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../app_env.ts";
+import { type AccessLogEntry, commonLine, jsonLine } from "../log/access_log_line.ts";
+import type { LineSink } from "../log/line_writer.ts";
+import { NO_UPSTREAM, type ProxyMetrics } from "../metrics/proxy_metrics.ts";
+
+/** Route label of requests that matched no route (404, or refused before routing: 400/405). */
+export const NO_ROUTE = "none";
+
+export interface ObserveOptions {
+  /** The process-lifetime metrics. */
+  metrics: ProxyMetrics;
+  /** Where access log lines go (format from `access_log.format` of the request's runtime). */
+  log: LineSink;
+  /** Monotonic clock in ms for durations. Default `performance.now`. */
+  now?: () => number;
+  /** Wall clock in ms for the log's timestamp. Default `Date.now`. */
+  clock?: () => number;
+}
+
+/**
+ * Metrics and access log: one `now()` pair around the rest of the chain, measured to the response head (the
+ * body streams afterwards). The log line is only formatted when `access_log.format` is not `off`, and only
+ * appended to a buffer here; the writer sends batches to stdout off the request path.
+ */
+export function observe(options: ObserveOptions): MiddlewareHandler<AppEnv> {
+  const { metrics, log, now = performance.now.bind(performance), clock = Date.now } = options;
+  return async function observe(c, next) {
+    const start = now();
+    metrics.requestStarted();
+    let status = 500;
+    try {
+      await next();
+      status = c.res.status;
+    } finally {
+      const ms = now() - start;
+      metrics.requestEnded();
+      const route = c.get("route") as AppEnv["Variables"]["route"] | undefined;
+      const upstream = c.get("upstream") as AppEnv["Variables"]["upstream"] | undefined;
+      const method = c.req.raw.method;
+      const routeName = route?.name ?? NO_ROUTE;
+      metrics.recordRequest(routeName, upstream?.id ?? NO_UPSTREAM, method, status, ms / 1000);
+      const attempts = c.get("attempts") as number | undefined;
+      if (attempts !== undefined) { for (let retry = 1; retry < attempts; retry++) metrics.retry(routeName); }
+      const format = c.get("runtime").config.accessLog.format;
+      if (format !== "off") {
+        const length = c.res.headers.get("content-length");
+        const entry: AccessLogEntry = {
+          time: clock(),
+          requestId: c.get("requestId"),
+          client: c.get("peerIp"),
+          method,
+          host: c.req.raw.headers.get("host") ?? "",
+          path: c.get("pathAndQuery"),
+          status,
+          bytes: length === null ? null : Number(length),
+          durationMs: ms,
+          route: route?.name ?? null,
+          upstream: upstream?.id ?? null,
+          attempts: attempts ?? (upstream === undefined ? 0 : 1),
+          cache: (c.get("cacheStatus") as string | undefined) ?? null,
+        };
+        log.write(format === "json" ? jsonLine(entry) : commonLine(entry));
+      }
+    }
+  };
+}
