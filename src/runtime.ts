@@ -2,7 +2,7 @@ import type { Balancer } from "./balancer/balancer.ts";
 import { RoundRobin } from "./balancer/round_robin.ts";
 import type { Config, PoolConfig, RouteConfig } from "./config/types.ts";
 import { DEFAULT_POOL } from "./config/validate_config.ts";
-import { CidrSet } from "./net/cidr.ts";
+import { TrustedProxies } from "./net/client_address.ts";
 import { Forwarder } from "./proxy/forward.ts";
 import { Router, type RouteSpec } from "./router/router.ts";
 import { Upstream } from "./upstream/upstream.ts";
@@ -56,7 +56,7 @@ export class Runtime implements Disposable {
   readonly config: Config;
   readonly router: Router<RouteRuntime>;
   readonly pools: ReadonlyMap<string, PoolRuntime>;
-  readonly trustedProxies: CidrSet;
+  readonly trustedProxies: TrustedProxies;
   readonly via: string;
   readonly proto: "http" | "https";
 
@@ -65,7 +65,7 @@ export class Runtime implements Disposable {
     const server = config.server;
     this.via = `1.1 ${server.name}`;
     this.proto = options.proto ?? "http";
-    this.trustedProxies = new CidrSet(server.trustedProxies);
+    this.trustedProxies = new TrustedProxies(server.trustedProxies);
     const reuse = new Map<string, Upstream>();
     for (const pool of options.previous?.pools.values() ?? []) {
       for (const upstream of pool.upstreams) reuse.set(upstream.id, upstream);
