@@ -54,6 +54,7 @@ export async function main(args: readonly string[]): Promise<number> {
 
   const source = { current: new Runtime(config) };
   const app = createApp(source);
+  await source.current.rateLimiter?.ready(); // a Redis store: connected, or given up for now (fails open)
   const { host, port } = config.server;
   const server = Deno.serve({
     hostname: host,

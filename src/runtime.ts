@@ -4,6 +4,7 @@ import type { Config, PoolConfig, RouteConfig } from "./config/types.ts";
 import { DEFAULT_POOL } from "./config/validate_config.ts";
 import { TrustedProxies } from "./net/client_address.ts";
 import { Forwarder } from "./proxy/forward.ts";
+import { RateLimiter } from "./ratelimit/rate_limiter.ts";
 import { Router, type RouteSpec } from "./router/router.ts";
 import { Upstream } from "./upstream/upstream.ts";
 
@@ -57,6 +58,8 @@ export class Runtime implements Disposable {
   readonly router: Router<RouteRuntime>;
   readonly pools: ReadonlyMap<string, PoolRuntime>;
   readonly trustedProxies: TrustedProxies;
+  /** Undefined when nothing is rate limited; buckets carry over a reload for unchanged policies. */
+  readonly rateLimiter: RateLimiter | undefined;
   readonly via: string;
   readonly proto: "http" | "https";
 
@@ -66,6 +69,12 @@ export class Runtime implements Disposable {
     this.via = `1.1 ${server.name}`;
     this.proto = options.proto ?? "http";
     this.trustedProxies = new TrustedProxies(server.trustedProxies);
+    this.rateLimiter = RateLimiter.build({
+      config: config.rateLimit,
+      routes: config.routes,
+      trustedProxies: this.trustedProxies,
+      previous: options.previous?.rateLimiter,
+    });
     const reuse = new Map<string, Upstream>();
     for (const pool of options.previous?.pools.values() ?? []) {
       for (const upstream of pool.upstreams) reuse.set(upstream.id, upstream);
@@ -98,6 +107,7 @@ export class Runtime implements Disposable {
 
   [Symbol.dispose](): void {
     for (const pool of this.pools.values()) pool[Symbol.dispose]();
+    this.rateLimiter?.[Symbol.dispose]();
   }
 }
 
