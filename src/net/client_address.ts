@@ -372,6 +372,8 @@ export function rateLimitKey(
 }
 
 function ipKey(address: string): string {
+  // A valid dotted quad is already canonical (leading zeros are refused): skip parse and format.
+  if (!address.includes(":") && parseIpv4Uint32(address) >= 0) return `ip:${address}`;
   const bytes = parseIp(address);
   if (!bytes) return `ip:${address}`;
   if (isIpv4Mapped(bytes)) return `ip:${formatIp(bytes)}`;
