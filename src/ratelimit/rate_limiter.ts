@@ -7,7 +7,7 @@ import {
   type RateLimitKeySpec,
   type TrustedProxies,
 } from "../net/client_address.ts";
-import { formatRateLimitPolicy } from "./rate_limit_headers.ts";
+import { formatRateLimitPolicy, rateLimitFormatter } from "./rate_limit_headers.ts";
 import type { RateLimitStore } from "./rate_limit_store.ts";
 import { MemoryRateLimitStore } from "./store_memory.ts";
 import { RedisRateLimitStore, type RedisStateChange } from "./store_redis.ts";
@@ -23,6 +23,8 @@ export class RateLimitPolicy {
   readonly store: RateLimitStore;
   /** Precomputed `RateLimit-Policy` value. */
   readonly header: string;
+  /** The `RateLimit` value after a decision. */
+  readonly format: (decision: Decision) => string;
   #allowed = 0;
   #limited = 0;
 
@@ -30,6 +32,7 @@ export class RateLimitPolicy {
     this.name = name;
     this.store = store;
     this.header = formatRateLimitPolicy(name, store.policy);
+    this.format = rateLimitFormatter(name);
   }
 
   /** Counts a decision (for metrics). */
