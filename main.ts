@@ -65,6 +65,7 @@ export async function main(args: readonly string[]): Promise<number> {
   metrics.configReloaded("success");
   const accessLog = new BufferedLineWriter();
   const app = createApp(source, { metrics, accessLog });
+  await source.current.rateLimiter?.ready(); // a Redis store: connected, or given up for now (fails open)
   const { host, port } = config.server;
   const server = Deno.serve({
     hostname: host,

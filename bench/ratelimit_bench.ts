@@ -39,3 +39,19 @@ Deno.bench("clientAddress() + rateLimitKey() behind one trusted proxy", { group:
   const address = clientAddress({ peer: "10.0.0.1", xForwardedFor: "6.6.6.6, 198.51.100.4", trusted });
   rateLimitKey({ kind: "client_ip" }, { clientAddress: address, header: () => null });
 });
+
+const untrusted = new TrustedProxies([]);
+Deno.bench(
+  "rateLimitKey() for a direct IPv4 client (the common case)",
+  { group: "key", baseline: true },
+  () => {
+    rateLimitKey({ kind: "client_ip" }, { clientAddress: "203.0.113.7", header: () => null });
+  },
+);
+Deno.bench("rateLimitKey() for a direct IPv6 client (/64)", { group: "key" }, () => {
+  rateLimitKey({ kind: "client_ip" }, { clientAddress: "2001:db8:1:2::7", header: () => null });
+});
+Deno.bench("TrustedProxies.contains() for an untrusted IPv4 peer", { group: "key" }, () => {
+  untrusted.contains("203.0.113.7");
+  trusted.contains("203.0.113.7");
+});

@@ -7,6 +7,7 @@ import { Registry } from "./metrics/registry.ts";
 import { forwardRequest } from "./middleware/forward_request.ts";
 import { observe } from "./middleware/observe.ts";
 import { requestContext } from "./middleware/request_context.ts";
+import { rateLimit } from "./middleware/rate_limit.ts";
 import { requestGuard } from "./middleware/request_guard.ts";
 import { routeMatch } from "./middleware/route_match.ts";
 import { errorResponse, ProxyError } from "./proxy/errors.ts";
@@ -41,6 +42,7 @@ export function createApp(source: RuntimeSource, options: AppOptions = {}): Hono
   // 4. route: host → path → method
   app.use(routeMatch());
   // 5. rate limit (per route / client)
+  app.use(rateLimit());
   // 6. response cache
   // 7. forward to an upstream of the route's pool
   app.all("*", forwardRequest());

@@ -1,8 +1,9 @@
 import type { Config } from "./config/types.ts";
 import type { RouteConfig } from "./config/types.ts";
 import { DEFAULT_POOL } from "./config/validate_config.ts";
-import { CidrSet } from "./net/cidr.ts";
+import { TrustedProxies } from "./net/client_address.ts";
 import { Forwarder } from "./proxy/forward.ts";
+import { RateLimiter } from "./ratelimit/rate_limiter.ts";
 import { Router, type RouteSpec } from "./router/router.ts";
 import { PoolRuntime, type RuntimeLog } from "./upstream/pool_runtime.ts";
 import type { Upstream } from "./upstream/upstream.ts";
@@ -38,7 +39,9 @@ export class Runtime implements AsyncDisposable {
   readonly config: Config;
   readonly router: Router<RouteRuntime>;
   readonly pools: ReadonlyMap<string, PoolRuntime>;
-  readonly trustedProxies: CidrSet;
+  readonly trustedProxies: TrustedProxies;
+  /** Undefined when nothing is rate limited; buckets carry over a reload for unchanged policies. */
+  readonly rateLimiter: RateLimiter | undefined;
   readonly via: string;
   readonly proto: "http" | "https";
   readonly log: RuntimeLog;
@@ -53,7 +56,13 @@ export class Runtime implements AsyncDisposable {
     this.proto = options.proto ?? previous?.proto ?? "http";
     this.log = options.log ?? previous?.log ?? stderrLog;
     this.stickySecret = previous?.stickySecret ?? crypto.getRandomValues(new Uint8Array(32));
-    this.trustedProxies = new CidrSet(server.trustedProxies);
+    this.trustedProxies = new TrustedProxies(server.trustedProxies);
+    this.rateLimiter = RateLimiter.build({
+      config: config.rateLimit,
+      routes: config.routes,
+      trustedProxies: this.trustedProxies,
+      previous: options.previous?.rateLimiter,
+    });
     const reuse = new Map<string, Upstream>();
     for (const pool of previous?.pools.values() ?? []) {
       for (const upstream of pool.upstreams) reuse.set(`${pool.name}\n${upstream.id}`, upstream);
@@ -102,6 +111,7 @@ export class Runtime implements AsyncDisposable {
 
   /** Stops health checks and closes HTTP clients (in-flight requests on this runtime should be done). */
   async [Symbol.asyncDispose](): Promise<void> {
+    this.rateLimiter?.[Symbol.dispose]();
     await Promise.all([...this.pools.values()].map((pool) => pool[Symbol.asyncDispose]()));
   }
 }

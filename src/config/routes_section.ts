@@ -1,5 +1,6 @@
 import { type ConfigReader, describe } from "./config_reader.ts";
 import type { PoolConfig } from "./pool_section.ts";
+import { readRouteRateLimit, type RouteRateLimitConfig } from "./rate_limit_section.ts";
 
 export interface RouteMatchConfig {
   /** Exact host (`api.example.com`) or suffix wildcard (`*.example.com`); case-insensitive, port ignored. */
@@ -17,9 +18,11 @@ export interface RouteConfig {
   readonly name: string;
   readonly match: RouteMatchConfig;
   readonly upstream: string;
+  /** `off`, the route's own limits, or absent (the top-level `rate_limit` applies). */
+  readonly rateLimit?: RouteRateLimitConfig | "off";
 }
 
-export const ROUTE_KEYS = ["name", "match", "upstream"];
+export const ROUTE_KEYS = ["name", "match", "upstream", "rate_limit"];
 
 const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"];
 
@@ -69,6 +72,7 @@ export function readRoutes(
     const name = reader.string(m.name, [...p, "name"], { default: `routes[${i}]` });
     if (names.has(name)) reader.fail([...p, "name"], `duplicate route name "${name}"`);
     names.add(name);
+    const rateLimit = readRouteRateLimit(m.rate_limit, reader, [...p, "rate_limit"]);
     routes.push({
       name,
       match: {
@@ -78,6 +82,7 @@ export function readRoutes(
         methods,
       },
       upstream: upstream ?? "",
+      ...(rateLimit !== undefined && { rateLimit }),
     });
   });
   return routes;

@@ -1,4 +1,4 @@
-import { isValidCidr } from "../net/cidr.ts";
+import { TrustedProxies } from "../net/client_address.ts";
 import { type ConfigReader, describe } from "./config_reader.ts";
 
 /** `server:` — the proxy listener and how it talks to upstreams. */
@@ -11,7 +11,7 @@ export interface ServerConfig {
   readonly firstByteTimeoutMs: number;
   /** Deadline for the response body after its head; 0 disables. */
   readonly bodyTimeoutMs: number;
-  /** CIDRs whose X-Forwarded-*, Forwarded and X-Request-Id headers are believed. */
+  /** CIDRs (or "loopback", "private") whose X-Forwarded-*, Forwarded and X-Request-Id headers are believed. */
   readonly trustedProxies: readonly string[];
   /** Pseudonym in `Via: 1.1 <name>`. */
   readonly name: string;
@@ -39,7 +39,7 @@ export function readServer(value: unknown, reader: ConfigReader): ServerConfig {
   const timeoutMs = reader.duration(m.timeout, [...path, "timeout"], { default: 30_000, min: 0 });
   const trusted: string[] = [];
   reader.list(m.trusted_proxies, [...path, "trusted_proxies"])?.forEach((cidr, i) => {
-    if (typeof cidr !== "string" || !isValidCidr(cidr)) {
+    if (typeof cidr !== "string" || !isTrustedProxyEntry(cidr)) {
       reader.fail([...path, "trusted_proxies", i], `not an IP address or CIDR: ${describe(cidr)}`);
     } else trusted.push(cidr);
   });
@@ -66,4 +66,14 @@ export function readServer(value: unknown, reader: ConfigReader): ServerConfig {
       },
     ),
   };
+}
+
+/** A CIDR block, a bare address, or one of the names "loopback" and "private". */
+function isTrustedProxyEntry(entry: string): boolean {
+  try {
+    new TrustedProxies([entry]);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -12,7 +12,7 @@ export type { CacheConfig } from "./cache_section.ts";
 export type { HealthCheckConfig } from "./health_check_section.ts";
 export type { LoadBalancerConfig } from "./load_balancer_section.ts";
 export type { BackendConfig, PoolConfig } from "./pool_section.ts";
-export type { RateLimitConfig } from "./rate_limit_section.ts";
+export type { RateLimitConfig, RouteRateLimitConfig } from "./rate_limit_section.ts";
 export type { RouteConfig, RouteMatchConfig } from "./routes_section.ts";
 export type { ServerConfig } from "./server_section.ts";
 

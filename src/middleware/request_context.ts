@@ -15,7 +15,7 @@ export function requestContext(source: RuntimeSource): MiddlewareHandler<AppEnv>
     c.set("runtime", runtime);
     const peerIp = c.env?.remoteAddr?.hostname ?? "unknown";
     c.set("peerIp", peerIp);
-    const trusted = runtime.trustedProxies.size > 0 && runtime.trustedProxies.contains(peerIp);
+    const trusted = runtime.trustedProxies.contains(peerIp);
     c.set("trusted", trusted);
     const offered = trusted ? c.req.raw.headers.get("x-request-id") : null;
     c.set("requestId", offered !== null && VALID_ID.test(offered) ? offered : crypto.randomUUID());

@@ -154,15 +154,39 @@ const NAMED_BLOCKS: Readonly<Record<string, readonly string[]>> = {
 /** The set of proxies whose forwarding headers we believe. */
 export class TrustedProxies {
   readonly #blocks: readonly Cidr[];
+  /** The blocks as seen by IPv4 addresses: [base, mask] pairs of unsigned 32-bit numbers. */
+  readonly #v4: Uint32Array;
 
   /** `blocks`: CIDR strings, bare addresses, or the names "loopback" and "private". */
   constructor(blocks: readonly string[]) {
     if (!Array.isArray(blocks)) throw new TypeError("trusted proxies must be an array of CIDR strings");
     this.#blocks = blocks.flatMap((b) => NAMED_BLOCKS[b] ?? [b]).map(parseCidr);
+    const v4: number[] = [];
+    for (const block of this.#blocks) {
+      if (block.prefix >= 96 && isIpv4Mapped(block.bytes)) {
+        const bits = block.prefix - 96;
+        const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+        v4.push((uint32At(block.bytes, 12) & mask) >>> 0, mask);
+      } else if (block.prefix <= 96 && cidrContains(block, V4_MAPPED_ZERO)) {
+        v4.push(0, 0); // e.g. ::/0 covers every IPv4 address
+      }
+    }
+    this.#v4 = new Uint32Array(v4);
   }
 
-  /** Whether an address (text or bytes) belongs to a trusted proxy; false for non-addresses. */
+  /**
+   * Whether an address (text or bytes) belongs to a trusted proxy; false for non-addresses.
+   * Runs on every request (the socket peer), so dotted quads take an allocation-free path.
+   */
   contains(address: string | Uint8Array): boolean {
+    if (this.#blocks.length === 0) return false;
+    if (typeof address === "string" && !address.includes(":")) {
+      const ip = parseIpv4Uint32(address);
+      if (ip < 0) return false;
+      const v4 = this.#v4;
+      for (let i = 0; i < v4.length; i += 2) if (((ip & v4[i + 1]!) >>> 0) === v4[i]) return true;
+      return false;
+    }
     const bytes = typeof address === "string" ? parseIp(address) : address;
     return bytes !== undefined && this.#blocks.some((b) => cidrContains(b, bytes));
   }
@@ -170,6 +194,35 @@ export class TrustedProxies {
   get size(): number {
     return this.#blocks.length;
   }
+}
+
+const V4_MAPPED_ZERO = mapIpv4([0, 0, 0, 0])!;
+
+function uint32At(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+}
+
+/** Same rules as parseIpv4 (no leading zeros), as one unsigned number; -1 if invalid. */
+function parseIpv4Uint32(text: string): number {
+  let result = 0, value = 0, digits = 0, parts = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || parts === 4) return -1;
+      result = result * 256 + value;
+      parts++;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && value === 0) return -1;
+      value = value * 10 + (c - 48);
+      if (value > 255) return -1;
+      digits++;
+    } else {
+      return -1;
+    }
+  }
+  return parts === 4 ? result : -1;
 }
 
 /** Which forwarding header the trusted proxies write. */
@@ -319,6 +372,8 @@ export function rateLimitKey(
 }
 
 function ipKey(address: string): string {
+  // A valid dotted quad is already canonical (leading zeros are refused): skip parse and format.
+  if (!address.includes(":") && parseIpv4Uint32(address) >= 0) return `ip:${address}`;
   const bytes = parseIp(address);
   if (!bytes) return `ip:${address}`;
   if (isIpv4Mapped(bytes)) return `ip:${formatIp(bytes)}`;

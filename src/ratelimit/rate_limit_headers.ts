@@ -29,6 +29,15 @@ export function formatRateLimit(name: string, decision: Decision): string {
   return `${sfString(name)};r=${Math.max(0, decision.remaining)};t=${Math.ceil(decision.resetMs / 1000)}`;
 }
 
+/**
+ * `formatRateLimit` for one fixed name, with the name serialised once: per request only the two
+ * numbers are formatted (the sf-string check and escaping showed up in profiles).
+ */
+export function rateLimitFormatter(name: string): (decision: Decision) => string {
+  const prefix = `${sfString(name)};r=`;
+  return (decision) => `${prefix}${Math.max(0, decision.remaining)};t=${Math.ceil(decision.resetMs / 1000)}`;
+}
+
 /** `Retry-After` delay-seconds for a refused decision: rounded up, at least 1. */
 export function retryAfterSeconds(decision: Decision): number {
   return Math.max(1, Math.ceil(decision.retryAfterMs / 1000));

@@ -138,3 +138,25 @@ Deno.test("rateLimitKey() uses a header value, falling back to the client addres
     assert.throws(() => parseRateLimitKeySpec(bad), TypeError, bad);
   }
 });
+
+Deno.test("TrustedProxies answers dotted quads like their IPv4-mapped forms, including ::/0 and /0 blocks", () => {
+  const cases: [string[], string, boolean][] = [
+    [["10.0.0.0/8"], "10.255.255.255", true],
+    [["10.0.0.0/8"], "11.0.0.0", false],
+    [["0.0.0.0/0"], "203.0.113.9", true],
+    [["::/0"], "203.0.113.9", true],
+    [["2001:db8::/32"], "203.0.113.9", false],
+    [["::ffff:192.0.2.0/120"], "192.0.2.200", true],
+    [["255.255.255.255"], "255.255.255.255", true],
+    [["10.0.0.0/8"], "10.0.0.01", false],
+    [["10.0.0.0/8"], "10.0.0", false],
+    [["10.0.0.0/8"], "10.0.0.0.1", false],
+  ];
+  for (const [blocks, address, expected] of cases) {
+    const trusted = new TrustedProxies(blocks);
+    assert.equal(trusted.contains(address), expected, `${blocks.join(",")} ∋ ${address}`);
+    const mapped = `::ffff:${address}`;
+    if (expected) assert.equal(trusted.contains(mapped), true, `${blocks.join(",")} ∋ ${mapped}`);
+  }
+  assert.equal(new TrustedProxies([]).contains("127.0.0.1"), false);
+});

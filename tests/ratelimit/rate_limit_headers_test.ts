@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   formatRateLimit,
   formatRateLimitPolicy,
+  rateLimitFormatter,
   retryAfterSeconds,
 } from "../../src/ratelimit/rate_limit_headers.ts";
 import { TokenBucket } from "../../src/ratelimit/token_bucket.ts";
@@ -24,4 +25,12 @@ Deno.test("formatRateLimit() and retryAfterSeconds() report remaining, reset and
   assert.equal(retryAfterSeconds(refused), 1);
   assert.equal(retryAfterSeconds({ ...refused, retryAfterMs: 1001 }), 2);
   assert.equal(retryAfterSeconds({ ...refused, retryAfterMs: 0 }), 1);
+});
+
+Deno.test("rateLimitFormatter() formats like formatRateLimit() with the name serialised once", () => {
+  const decision = { allowed: true, remaining: 7, limit: 10, retryAfterMs: 0, resetMs: 2_500 };
+  for (const name of ["default", 'with "quotes" and \\']) {
+    assert.equal(rateLimitFormatter(name)(decision), formatRateLimit(name, decision));
+  }
+  assert.throws(() => rateLimitFormatter("caf\u00e9"), TypeError);
 });
