@@ -1,7 +1,7 @@
 /** Runs the real proxy app in-process on a loopback port, from YAML text, for end-to-end tests. */
 import { createApp } from "../../src/app.ts";
 import { parseConfig } from "../../src/config/load_config.ts";
-import { Runtime } from "../../src/runtime.ts";
+import { Runtime, type RuntimeLog } from "../../src/runtime.ts";
 
 export interface TestProxy extends AsyncDisposable {
   readonly url: string;
@@ -11,10 +11,10 @@ export interface TestProxy extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** `yaml` is a full config; `server.port` is ignored (port 0 is used). */
-export function startProxy(yaml: string, options: { hostname?: string } = {}): TestProxy {
+/** `yaml` is a full config; `server.port` is ignored (port 0 is used). `log` receives the runtime's events. */
+export function startProxy(yaml: string, options: { hostname?: string; log?: RuntimeLog } = {}): TestProxy {
   const config = parseConfig(yaml, "test.yaml");
-  const source = { current: new Runtime(config).start() };
+  const source = { current: new Runtime(config, options.log ? { log: options.log } : {}).start() };
   const errors: unknown[] = [];
   const app = createApp(source, { logError: (_message, error) => errors.push(error) });
   const server = Deno.serve({ hostname: options.hostname ?? "127.0.0.1", port: 0, onListen() {} }, app.fetch);
