@@ -1,4 +1,5 @@
 import type { ConfigReader } from "./config_reader.ts";
+import { jitterOf } from "./health_check_section.ts";
 import type { ConfigPath } from "./yaml_source.ts";
 
 /** `circuit_breaker:` of a pool — passive outlier detection on live traffic. On by default; `off` disables. */
@@ -63,7 +64,7 @@ export function readCircuitBreaker(
     }),
     baseOpenMs,
     maxOpenMs: Math.max(maxOpenMs, baseOpenMs),
-    jitter: reader.percent(m.jitter, [...path, "jitter"], 0.1),
+    jitter: jitterOf(m.jitter, reader, [...path, "jitter"]),
     halfOpenProbes: reader.integer(m.half_open_probes, [...path, "half_open_probes"], { default: 1, min: 1 }),
     healthyResetMs: reader.duration(m.healthy_reset, [...path, "healthy_reset"], { default: 60_000, min: 1 }),
     maxEjectionPercent: reader.percent(m.max_ejection_percent, [...path, "max_ejection_percent"], 0.5) * 100,

@@ -116,6 +116,12 @@ export class ConfigReader {
   duration(value: unknown, path: ConfigPath, options: { default?: number; min?: number; max?: number } = {}) {
     if (value === undefined || value === null) return options.default;
     const ms = typeof value === "string" ? parseDuration(value) : undefined;
+    if (
+      ms === undefined && typeof value === "string" && parseDuration(value.replace(/^\s*-/, "")) !== undefined
+    ) {
+      this.fail(path, `must not be negative, got ${describe(value)}`);
+      return options.default;
+    }
     if (ms === undefined) {
       const hint = typeof value === "number" ? ` (add a unit: "${value}s" or "${value}ms")` : "";
       this.fail(path, `expected a duration like 250ms, 30s or 5m, got ${describe(value)}${hint}`);

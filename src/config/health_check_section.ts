@@ -37,12 +37,13 @@ export function readHealthCheck(
   const m = reader.mapping(value, path, HEALTH_CHECK_KEYS);
   if (!m) return undefined;
   const intervalMs = reader.duration(m.interval, [...path, "interval"], { default: 10_000, min: 100 });
+  // A probe must settle before the next one is due (HealthChecker requires timeout < interval).
   const timeoutMs = reader.duration(m.timeout, [...path, "timeout"], {
-    default: Math.min(5_000, intervalMs),
+    default: Math.min(5_000, Math.floor(intervalMs / 2)),
     min: 1,
   });
-  if (timeoutMs > intervalMs) {
-    reader.fail([...path, "timeout"], `must not exceed interval (${m.interval ?? "10s"})`);
+  if (timeoutMs >= intervalMs) {
+    reader.fail([...path, "timeout"], `must be less than interval (${m.interval ?? "10s"})`);
   }
   const probePath = reader.string(m.path, [...path, "path"], { default: "/health" });
   if (!probePath.startsWith("/")) {
@@ -61,7 +62,7 @@ export function readHealthCheck(
   }
   return {
     intervalMs,
-    timeoutMs: Math.min(timeoutMs, intervalMs),
+    timeoutMs: timeoutMs < intervalMs ? timeoutMs : Math.floor(intervalMs / 2),
     path: probePath,
     expectedStatus,
     expectedRanges,
@@ -73,6 +74,14 @@ export function readHealthCheck(
       default: 3,
       min: 1,
     }),
-    jitter: reader.percent(m.jitter, [...path, "jitter"], 0.1),
+    jitter: jitterOf(m.jitter, reader, [...path, "jitter"]),
   };
+}
+
+/** A jitter percentage below 100 % (at 100 % an interval or open period could shrink to nothing). */
+export function jitterOf(value: unknown, reader: ConfigReader, path: ConfigPath): number {
+  const jitter = reader.percent(value, path, 0.1);
+  if (jitter < 1) return jitter;
+  reader.fail(path, `must be below 100%, got ${describe(value)}`);
+  return 0.1;
 }

@@ -143,9 +143,11 @@ export class PoolRuntime implements AsyncDisposable {
   /**
    * Panic mode: every upstream is unavailable, but some are only held out by their breakers (health checks
    * say they are up). Rather than fail everything, route to those healthy ones ignoring the breakers. Returns
-   * undefined when no upstream is healthy at all (then the answer is a fast 503).
+   * undefined when no upstream is healthy at all, or panic is off (then the answer is a fast 503).
    */
   pickPanic(exclude: ReadonlySet<Upstream> | undefined): Upstream | undefined {
+    // `panic_threshold: 0%` turns panic mode off: an open breaker then means a fast 503.
+    if (this.config.circuitBreaker?.panicThresholdPercent === 0) return undefined;
     for (const upstream of this.upstreams) {
       if (upstream.healthy && !exclude?.has(upstream)) {
         const now = Date.now();

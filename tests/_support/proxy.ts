@@ -5,7 +5,7 @@ import { parseConfig } from "../../src/config/load_config.ts";
 import type { LineSink } from "../../src/log/line_writer.ts";
 import { ProxyMetrics } from "../../src/metrics/proxy_metrics.ts";
 import { Registry } from "../../src/metrics/registry.ts";
-import { Runtime } from "../../src/runtime.ts";
+import { Runtime, type RuntimeLog } from "../../src/runtime.ts";
 
 export interface TestProxy extends AsyncDisposable {
   readonly url: string;
@@ -18,13 +18,13 @@ export interface TestProxy extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** `yaml` is a full config; `server.port` is ignored (port 0 is used). */
+/** `yaml` is a full config; `server.port` is ignored (port 0 is used). `log` receives the runtime's events. */
 export function startProxy(
   yaml: string,
-  options: { hostname?: string; accessLog?: LineSink } = {},
+  options: { hostname?: string; accessLog?: LineSink; log?: RuntimeLog } = {},
 ): TestProxy {
   const config = parseConfig(yaml, "test.yaml");
-  const source = { current: new Runtime(config).start() };
+  const source = { current: new Runtime(config, options.log ? { log: options.log } : {}).start() };
   const errors: unknown[] = [];
   const registry = new Registry();
   const metrics = new ProxyMetrics(registry, { upstreams: () => upstreamSnapshots(source.current) });
