@@ -38,6 +38,7 @@ export class PoolRuntime implements AsyncDisposable {
   readonly #breakerSignature: string;
   readonly #log: RuntimeLog;
   #lastPanicLog = 0;
+  #panicCursor = 0;
 
   constructor(config: PoolConfig, options: PoolRuntimeOptions) {
     const { forwarder, reuse, previous, log } = options;
@@ -148,8 +149,13 @@ export class PoolRuntime implements AsyncDisposable {
   pickPanic(exclude: ReadonlySet<Upstream> | undefined): Upstream | undefined {
     // `panic_threshold: 0%` turns panic mode off: an open breaker then means a fast 503.
     if (this.config.circuitBreaker?.panicThresholdPercent === 0) return undefined;
-    for (const upstream of this.upstreams) {
+    const list = this.upstreams;
+    for (let i = 0; i < list.length; i++) {
+      // Rotate the starting point so panic traffic spreads over every healthy upstream.
+      const index = (this.#panicCursor + i) % list.length;
+      const upstream = list[index]!;
       if (upstream.healthy && !exclude?.has(upstream)) {
+        this.#panicCursor = index + 1;
         const now = Date.now();
         if (now - this.#lastPanicLog > 10_000) {
           this.#lastPanicLog = now;
