@@ -3,6 +3,7 @@ import type { AppEnv } from "./app_env.ts";
 import { forwardRequest } from "./middleware/forward_request.ts";
 import { requestContext } from "./middleware/request_context.ts";
 import { requestGuard } from "./middleware/request_guard.ts";
+import { responseCache } from "./middleware/response_cache.ts";
 import { routeMatch } from "./middleware/route_match.ts";
 import { errorResponse, ProxyError } from "./proxy/errors.ts";
 import type { RuntimeSource } from "./runtime.ts";
@@ -28,6 +29,7 @@ export function createApp(source: RuntimeSource, options: AppOptions = {}): Hono
   app.use(routeMatch());
   // 5. rate limit (per route / client)
   // 6. response cache
+  app.use(responseCache());
   // 7. forward to an upstream of the route's pool
   app.all("*", forwardRequest());
   app.onError((error, c) => {

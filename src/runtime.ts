@@ -1,5 +1,6 @@
 import type { Balancer } from "./balancer/balancer.ts";
 import { RoundRobin } from "./balancer/round_robin.ts";
+import { CacheRuntime } from "./cache/cache_runtime.ts";
 import type { Config, PoolConfig, RouteConfig } from "./config/types.ts";
 import { DEFAULT_POOL } from "./config/validate_config.ts";
 import { CidrSet } from "./net/cidr.ts";
@@ -59,6 +60,8 @@ export class Runtime implements Disposable {
   readonly trustedProxies: CidrSet;
   readonly via: string;
   readonly proto: "http" | "https";
+  /** Response cache (undefined when `cache:` is absent); taken over from `previous` when unchanged. */
+  readonly cache: CacheRuntime | undefined;
 
   constructor(config: Config, options: RuntimeOptions = {}) {
     this.config = config;
@@ -66,6 +69,10 @@ export class Runtime implements Disposable {
     this.via = `1.1 ${server.name}`;
     this.proto = options.proto ?? "http";
     this.trustedProxies = new CidrSet(server.trustedProxies);
+    this.cache = CacheRuntime.reuseOrCreate(config.cache, {
+      cacheName: server.name,
+      defaultLockTimeoutMs: server.timeoutMs,
+    }, options.previous?.cache);
     const reuse = new Map<string, Upstream>();
     for (const pool of options.previous?.pools.values() ?? []) {
       for (const upstream of pool.upstreams) reuse.set(upstream.id, upstream);

@@ -44,7 +44,7 @@ export interface CacheEntry {
   readonly primaryKey: string;
   readonly status: number;
   readonly headers: HeaderPairs;
-  readonly body: Uint8Array;
+  readonly body: Uint8Array<ArrayBuffer>;
   readonly requestTime: number;
   readonly responseTime: number;
   /** Purge tags from Surrogate-Key (space-separated) and Cache-Tag (comma-separated). */
@@ -310,21 +310,11 @@ export class HttpCache {
    * and then does not call this). Responses to HEAD are not stored: the key is method-independent and a
    * HEAD response has no body to serve a later GET.
    */
-  store(request: CacheRequest, response: UpstreamResponse, body: Uint8Array): StoreResult {
-    if (request.method !== "GET") return { stored: false, reason: "method" };
+  store(request: CacheRequest, response: UpstreamResponse, body: Uint8Array<ArrayBuffer>): StoreResult {
+    const refused = this.refusal(request, response);
+    if (refused !== undefined) return { stored: false, reason: refused };
     const responseCc = parseCacheControl(headerValue(response.headers, "cache-control"));
-    const verdict = storability({
-      method: request.method,
-      requestHeaders: request.headers,
-      status: response.status,
-      responseHeaders: response.headers,
-      shared: this.shared,
-      requestCacheControl: requestCacheControl(request.headers),
-      responseCacheControl: responseCc,
-    });
-    if (!verdict.storable) return { stored: false, reason: verdict.reason };
-    const names = varyNames(response.headers);
-    if (names === "*") return { stored: false, reason: "vary-star" };
+    const names = varyNames(response.headers) as readonly string[];
     if (body.byteLength > this.maxObjectBytes) return { stored: false, reason: "too-large" };
 
     const headers = storedHeaders(response.headers, response.responseTime);
@@ -362,6 +352,31 @@ export class HttpCache {
     if (existing !== undefined && !sameNames(existing.names, names)) this.purgeUrl(request.url);
     if (!this.#put(entry)) return { stored: false, reason: "too-large" };
     return { stored: true, entry };
+  }
+
+  /**
+   * Why a response could not be stored, judged from its head alone (so the middleware knows before reading
+   * the body whether to buffer it): method, storability, Vary: *, a Content-Length over maxObjectBytes.
+   * Undefined means `store()` may still accept it once the whole body has arrived.
+   */
+  refusal(
+    request: CacheRequest,
+    response: Pick<UpstreamResponse, "status" | "headers">,
+  ): NotStoredReason | undefined {
+    if (request.method !== "GET") return "method";
+    const verdict = storability({
+      method: request.method,
+      requestHeaders: request.headers,
+      status: response.status,
+      responseHeaders: response.headers,
+      shared: this.shared,
+      requestCacheControl: requestCacheControl(request.headers),
+    });
+    if (!verdict.storable) return verdict.reason;
+    if (varyNames(response.headers) === "*") return "vary-star";
+    const length = headerValue(response.headers, "content-length");
+    if (length !== undefined && Number(length) > this.maxObjectBytes) return "too-large";
+    return undefined;
   }
 
   /**
@@ -442,11 +457,16 @@ export class HttpCache {
     return removed;
   }
 
-  /** Removes every entry whose primary key starts with `prefix` (e.g. `https://example.com/img/`). */
+  /**
+   * Removes every entry whose primary key starts with `prefix`: an absolute URL prefix
+   * (`https://example.com/img/`) or, starting with `/`, a path prefix on every host (`/img/`).
+   */
   purgePrefix(prefix: string): number {
+    const pathOnly = prefix.startsWith("/");
     let removed = 0;
     for (const [primary, variants] of [...this.#variants]) {
-      if (!primary.startsWith(prefix)) continue;
+      const subject = pathOnly ? primary.slice(primary.indexOf("/", primary.indexOf("//") + 2)) : primary;
+      if (!subject.startsWith(prefix)) continue;
       for (const key of [...variants.keys]) if (this.#lru.delete(key)) removed++;
     }
     return removed;

@@ -64,6 +64,30 @@ export class RequestCoalescer<T> {
     }
   }
 
+  /**
+   * Split form of `run` for callers whose fetch outlives the call that starts it (a streamed miss: the
+   * leader answers its client as soon as headers arrive, while the cache fill completes later). Returns
+   * undefined when nothing is in flight for `key` (the caller should `lead`), else the follower's outcome.
+   */
+  follow(key: string): Promise<CoalescedResult<T>> | undefined {
+    const existing = this.#inFlight.get(key);
+    return existing === undefined ? undefined : this.#follow(existing);
+  }
+
+  /** Whether a fetch is in flight for `key`. */
+  has(key: string): boolean {
+    return this.#inFlight.has(key);
+  }
+
+  /** Registers `work` as the in-flight fetch for `key` until it settles (`follow` then finds it). */
+  lead(key: string, work: Promise<T>): void {
+    this.#inFlight.set(key, work);
+    const done = () => {
+      if (this.#inFlight.get(key) === work) this.#inFlight.delete(key);
+    };
+    work.then(done, done);
+  }
+
   async #follow(leader: Promise<T>): Promise<CoalescedResult<T>> {
     let timer: unknown;
     const timeout = new Promise<"timeout">((resolve) => {
