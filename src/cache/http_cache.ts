@@ -324,11 +324,12 @@ export class HttpCache {
       responseTime: response.responseTime,
       cacheControl: responseCc,
     });
-    // A response that is stale on arrival and has no validator can never be reused (stale-if-error
-    // aside), so storing it would only evict useful entries.
+    // A response that is stale on arrival, has no validator and allows no stale use (RFC 5861) can never
+    // be reused, so storing it would only evict useful entries.
     if (
       lifetimeMs <= 0 && headerValue(headers, "etag") === undefined &&
-      headerValue(headers, "last-modified") === undefined
+      headerValue(headers, "last-modified") === undefined && !responseCc.has("stale-while-revalidate") &&
+      !responseCc.has("stale-if-error")
     ) {
       return { stored: false, reason: "not-reusable" };
     }

@@ -26,6 +26,7 @@ export type CoalescedResult<T> =
 export class RequestCoalescer<T> {
   readonly maxWaitMs: number;
   readonly #inFlight = new Map<string, Promise<T>>();
+  #waiting = 0;
   readonly #setTimeout: (callback: () => void, ms: number) => unknown;
   readonly #clearTimeout: (id: unknown) => void;
 
@@ -41,6 +42,11 @@ export class RequestCoalescer<T> {
     this.maxWaitMs = maxWaitMs;
     this.#setTimeout = setTimeout;
     this.#clearTimeout = clearTimeout;
+  }
+
+  /** Followers currently waiting for a leader. */
+  get waiting(): number {
+    return this.#waiting;
   }
 
   /** Keys with a fetch in flight. */
@@ -90,6 +96,7 @@ export class RequestCoalescer<T> {
 
   async #follow(leader: Promise<T>): Promise<CoalescedResult<T>> {
     let timer: unknown;
+    this.#waiting++;
     const timeout = new Promise<"timeout">((resolve) => {
       timer = this.#setTimeout(() => resolve("timeout"), this.maxWaitMs);
     });
@@ -101,6 +108,7 @@ export class RequestCoalescer<T> {
       if (outcome === "timeout" || outcome === "leader-failed") return { role: outcome };
       return { role: "follower", value: outcome.value };
     } finally {
+      this.#waiting--;
       if (timer !== undefined) this.#clearTimeout(timer);
     }
   }

@@ -56,7 +56,8 @@ export function responseCache(): MiddlewareHandler<AppEnv> {
       return;
     }
     // Never answer from, or store for, a request that carries a body: its response may depend on it.
-    if (request.headers.has("content-length") || request.headers.has("transfer-encoding")) {
+    const length = request.headers.get("content-length");
+    if ((length !== null && length !== "0") || request.headers.has("transfer-encoding")) {
       await next();
       markForwarded(c.res, cache, "bypass");
       return;
