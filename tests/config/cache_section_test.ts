@@ -78,7 +78,7 @@ Deno.test("cache: ignored_query_params must be a list of parameter names", () =>
     'c.yaml:2:40 cache.ignored_query_params[2]: expected a parameter name, got "*"',
   ]);
   assert.deepEqual(errorsOf("{ ignored_query_params: utm }"), [
-    'c.yaml:2:33 cache.ignored_query_params: expected a list, got "utm"',
+    'c.yaml:2:32 cache.ignored_query_params: expected a list, got "utm"',
   ]);
 });
 
