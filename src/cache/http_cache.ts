@@ -6,7 +6,7 @@
  * latest response nominated in Vary, and each variant is stored under `primary + "\n" + varyKey`. A
  * response with `Vary: *` is not stored, since it can never be reused (RFC 9111 §4.1).
  */
-import { type CacheControl, deltaSeconds, parseCacheControl } from "./cache_control.ts";
+import { type CacheControl, DELTA_SECONDS_MAX, deltaSeconds, parseCacheControl } from "./cache_control.ts";
 import { CacheKey } from "./cache_key.ts";
 import { type CacheStatus, formatCacheStatus, type ForwardReason, type XCache } from "./cache_status.ts";
 import { currentAgeMs, freshnessLifetimeMs } from "./freshness.ts";
@@ -20,6 +20,7 @@ import {
   notModifiedMatches,
 } from "./revalidation.ts";
 import { type NotStorableReason, storability } from "./storability.ts";
+import { surrogateControl } from "./surrogate_control.ts";
 import { varyKey, varyNames } from "./vary.ts";
 
 export interface CacheRequest {
@@ -313,7 +314,7 @@ export class HttpCache {
   store(request: CacheRequest, response: UpstreamResponse, body: Uint8Array<ArrayBuffer>): StoreResult {
     const refused = this.refusal(request, response);
     if (refused !== undefined) return { stored: false, reason: refused };
-    const responseCc = parseCacheControl(headerValue(response.headers, "cache-control"));
+    const responseCc = this.#responseCacheControl(response.headers);
     const names = varyNames(response.headers) as readonly string[];
     if (body.byteLength > this.maxObjectBytes) return { stored: false, reason: "too-large" };
 
@@ -372,6 +373,7 @@ export class HttpCache {
       responseHeaders: response.headers,
       shared: this.shared,
       requestCacheControl: requestCacheControl(request.headers),
+      responseCacheControl: this.#responseCacheControl(response.headers),
     });
     if (!verdict.storable) return verdict.reason;
     if (varyNames(response.headers) === "*") return "vary-star";
@@ -388,7 +390,7 @@ export class HttpCache {
   revalidated(entry: CacheEntry, response: UpstreamResponse): CacheEntry | undefined {
     if (response.status !== 304 || !notModifiedMatches(entry.headers, response.headers)) return undefined;
     const headers = storedHeaders(mergeNotModified(entry.headers, response.headers), response.responseTime);
-    const cacheControl = parseCacheControl(headerValue(headers, "cache-control"));
+    const cacheControl = this.#responseCacheControl(headers);
     const fresh = makeEntry({
       primaryKey: entry.primaryKey,
       status: entry.status,
@@ -429,7 +431,7 @@ export class HttpCache {
     xCache: XCache,
   ): Array<[string, string]> {
     const out = withoutHeaders(entry.headers, AGE_AND_STATUS);
-    out.push(["age", String(Math.floor(Math.max(0, ageMs) / 1000))]);
+    out.push(["age", String(Math.min(DELTA_SECONDS_MAX, Math.floor(Math.max(0, ageMs) / 1000)))]);
     out.push(["cache-status", formatCacheStatus(this.cacheName, status)]);
     out.push(["x-cache", xCache]);
     return out;
@@ -484,6 +486,12 @@ export class HttpCache {
 
   clear(): void {
     this.#lru.clear();
+  }
+
+  /** Surrogate-Control directives addressed to us replace Cache-Control (surrogate_control.ts). */
+  #responseCacheControl(headers: HeaderPairs): CacheControl {
+    return surrogateControl(headers, this.cacheName) ??
+      parseCacheControl(headerValue(headers, "cache-control"));
   }
 
   #put(entry: CacheEntry): boolean {

@@ -18,8 +18,17 @@ export function conditionalHeaders(stored: HeaderPairs): Array<[string, string]>
   return out;
 }
 
-/** Header fields never updated or stored from a 304 (§3.1 connection-specific fields; §3.2 Content-Length). */
+/**
+ * Header fields never updated or stored from a 304: §3.1 connection-specific fields; §3.2 Content-Length; and
+ * the fields the stored body depends on (§3.2 lets a cache omit those "to assure integrity of the stored
+ * response"): its coding, range and digest. A 304 cannot change the bytes we hold.
+ */
 const NOT_UPDATED: ReadonlySet<string> = new Set([
+  "content-encoding",
+  "content-range",
+  "content-md5",
+  "digest",
+  "content-digest",
   "connection",
   "proxy-connection",
   "keep-alive",

@@ -16,6 +16,7 @@ import type { CacheStatus, ForwardReason, XCache } from "../cache/cache_status.t
 import type { HeaderPairs } from "../cache/header_list.ts";
 import type { CacheEntry, CacheLookup, CacheRequest, UpstreamResponse } from "../cache/http_cache.ts";
 import { clientNotModified, NOT_MODIFIED_FIELDS } from "../cache/revalidation.ts";
+import { surrogateCapability } from "../cache/surrogate_control.ts";
 import { encodeForClient } from "../proxy/compression.ts";
 import { errorResponse, ProxyError } from "../proxy/errors.ts";
 import { upstreamRequestHeaders } from "../proxy/headers.ts";
@@ -359,6 +360,7 @@ async function fetchUpstream(
     requestId,
     via: runtime.via,
   });
+  headers.append("surrogate-capability", surrogateCapability(cache.http.cacheName));
   if (conditional.length > 0) {
     for (const name of CONDITIONALS) headers.delete(name);
     for (const [name, value] of conditional) headers.set(name, value);
