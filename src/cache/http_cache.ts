@@ -10,7 +10,14 @@ import { type CacheControl, DELTA_SECONDS_MAX, deltaSeconds, parseCacheControl }
 import { CacheKey } from "./cache_key.ts";
 import { type CacheStatus, formatCacheStatus, type ForwardReason, type XCache } from "./cache_status.ts";
 import { currentAgeMs, freshnessLifetimeMs } from "./freshness.ts";
-import { formatHttpDate, type HeaderPairs, headerValue, splitList, withoutHeaders } from "./header_list.ts";
+import {
+  formatHttpDate,
+  type HeaderPairs,
+  type HeaderSource,
+  headerValue,
+  splitList,
+  withoutHeaders,
+} from "./header_list.ts";
 import { invalidationTargets } from "./invalidation.ts";
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, Lru } from "./lru.ts";
 import {
@@ -27,7 +34,7 @@ export interface CacheRequest {
   readonly method: string;
   /** Absolute URL as the client asked for it (scheme, Host, path, query). */
   readonly url: string | URL;
-  readonly headers: HeaderPairs;
+  readonly headers: HeaderSource;
 }
 
 export interface UpstreamResponse {
@@ -527,7 +534,7 @@ export class HttpCache {
 }
 
 /** Request Cache-Control, or Pragma: no-cache when Cache-Control is absent (RFC 9111 §5.4). */
-function requestCacheControl(headers: HeaderPairs): CacheControl {
+function requestCacheControl(headers: HeaderSource): CacheControl {
   const value = headerValue(headers, "cache-control");
   if (value !== undefined) return parseCacheControl(value);
   const pragma = headerValue(headers, "pragma");
@@ -541,7 +548,7 @@ function validOr(seconds: number | undefined, fallback: number): number {
   return seconds === undefined || Number.isNaN(seconds) ? fallback : seconds;
 }
 
-function hasConditional(headers: HeaderPairs): boolean {
+function hasConditional(headers: HeaderSource): boolean {
   return headerValue(headers, "if-none-match") !== undefined ||
     headerValue(headers, "if-modified-since") !== undefined;
 }

@@ -13,7 +13,7 @@ import type { AppEnv } from "../app_env.ts";
 import { type Bytes, captureBody, readCapped } from "../cache/body_capture.ts";
 import type { CacheRuntime } from "../cache/cache_runtime.ts";
 import type { CacheStatus, ForwardReason, XCache } from "../cache/cache_status.ts";
-import type { HeaderPairs } from "../cache/header_list.ts";
+import { type HeaderPairs, headerValue } from "../cache/header_list.ts";
 import type { CacheEntry, CacheLookup, CacheRequest, UpstreamResponse } from "../cache/http_cache.ts";
 import { clientNotModified, NOT_MODIFIED_FIELDS } from "../cache/revalidation.ts";
 import { surrogateCapability } from "../cache/surrogate_control.ts";
@@ -45,7 +45,7 @@ interface Fetched {
 /** Serves cacheable requests from `runtime.cache`; with no `cache:` section it only calls `next()`. */
 export function responseCache(): MiddlewareHandler<AppEnv> {
   return async function responseCache(c, next) {
-    const cache = c.var.runtime.cache;
+    const cache = c.get("runtime").cache;
     if (cache === undefined) return await next();
     const request = c.req.raw;
     const method = request.method;
@@ -63,7 +63,7 @@ export function responseCache(): MiddlewareHandler<AppEnv> {
       markForwarded(c.res, cache, "bypass");
       return;
     }
-    const creq: CacheRequest = { method, url: request.url, headers: [...request.headers] };
+    const creq: CacheRequest = { method, url: request.url, headers: request.headers };
     const found = cache.http.lookup(creq, cache.now());
     switch (found.kind) {
       case "hit":
@@ -81,7 +81,7 @@ export function responseCache(): MiddlewareHandler<AppEnv> {
         }, "STALE");
       case "unavailable":
         // RFC 9111 §5.2.1.7: only-if-cached and nothing usable stored.
-        return errorResponse(504, "not in cache (only-if-cached)", c.var.requestId, {
+        return errorResponse(504, "not in cache (only-if-cached)", c.get("requestId"), {
           "cache-status": cache.http.forwardStatus("miss", { detail: "only-if-cached" }),
           "x-cache": "MISS",
         });
@@ -249,7 +249,7 @@ function respond(
   const headers = response.headers;
   headers.set("cache-status", http.forwardStatus(fwd, { fwdStatus: status, stored: storable }));
   headers.set("x-cache", "MISS");
-  headers.set("x-request-id", c.var.requestId);
+  headers.set("x-request-id", c.get("requestId"));
   let body = response.body;
   if (!storable) settle(false);
   else if (body === null) {
@@ -267,7 +267,7 @@ function respond(
     headers,
     body,
     c.req.raw.headers.get("accept-encoding"),
-    c.var.runtime.config.server.compression,
+    c.get("runtime").config.server.compression,
   );
   return new Response(out, { status, statusText: response.statusText, headers });
 }
@@ -283,7 +283,7 @@ function serveStored(
   xCache: XCache,
 ): Response {
   const fields = cache.http.servedHeaders(entry, ageMs, status, xCache);
-  fields.push(["x-request-id", c.var.requestId]);
+  fields.push(["x-request-id", c.get("requestId")]);
   if (notModified) {
     // RFC 9110 §15.4.5: a 304 carries the validator and caching fields a 200 would have.
     const kept = fields.filter(([name]) => NOT_MODIFIED_FIELDS.has(name) || !isRepresentationField(name));
@@ -297,7 +297,7 @@ function serveStored(
       headers,
     });
   }
-  const server = c.var.runtime.config.server;
+  const server = c.get("runtime").config.server;
   const acceptEncoding = c.req.raw.headers.get("accept-encoding");
   if (!server.compression || acceptEncoding === null) {
     return new Response(entry.body, { status: entry.status, headers });
@@ -321,7 +321,8 @@ function bodyStream(bytes: Bytes): ReadableStream<Bytes> {
 }
 
 function hasConditional(creq: CacheRequest): boolean {
-  return creq.headers.some(([name]) => name === "if-none-match" || name === "if-modified-since");
+  return headerValue(creq.headers, "if-none-match") !== undefined ||
+    headerValue(creq.headers, "if-modified-since") !== undefined;
 }
 
 /** A body shorter or longer than its Content-Length was truncated or mis-framed: never store it. */
@@ -344,7 +345,9 @@ async function fetchUpstream(
   conditional: ReadonlyArray<readonly [string, string]>,
   background = false,
 ): Promise<Fetched> {
-  const { runtime, route, requestId } = c.var;
+  const runtime = c.get("runtime");
+  const route = c.get("route");
+  const requestId = c.get("requestId");
   const pool = route.pool;
   const upstream = pool.pick();
   if (upstream === undefined) {
@@ -353,8 +356,8 @@ async function fetchUpstream(
   if (!background) c.set("upstream", upstream);
   const request = c.req.raw;
   const headers = upstreamRequestHeaders(request.headers, {
-    clientIp: c.var.peerIp,
-    trusted: c.var.trusted,
+    clientIp: c.get("peerIp"),
+    trusted: c.get("trusted"),
     proto: runtime.proto,
     host: request.headers.get("host") ?? "",
     requestId,
@@ -369,7 +372,7 @@ async function fetchUpstream(
   const response = await pool.forwarder.forward(upstream, {
     // A request without Accept-Encoding: the forwarder then hands back the identity body.
     request: new Request(request.url, { method }),
-    pathAndQuery: c.var.pathAndQuery,
+    pathAndQuery: c.get("pathAndQuery"),
     headers,
     completed: background ? undefined : c.env?.completed,
   });

@@ -149,6 +149,7 @@ http {
       proxy_set_header Host $http_host;
       proxy_cache cache;
       proxy_cache_revalidate on;
+      add_header X-Cache-Status $upstream_cache_status;
     }
   }
 }
