@@ -88,3 +88,18 @@ Deno.test("purge requests without exactly one valid target get 400", async () =>
   assert.equal((await t.call("POST", "/cache/purge", JSON.stringify({ tag: "" }))).status, 400);
   assert.equal((await t.call("DELETE", "/cache")).status, 400);
 });
+
+Deno.test("purge routes answer 409 when the cache section is absent", async () => {
+  await using upstream = startUpstream();
+  await using proxy = startProxy(
+    ["server: { port: 0 }", "backends:", `  - url: "${upstream.url}"`].join("\n"),
+  );
+  const admin = new Hono();
+  admin.route("/", cachePurgeRoutes(proxy.source));
+  const response = await admin.request("/cache/purge", {
+    method: "POST",
+    body: JSON.stringify({ tag: "t" }),
+  });
+  assert.equal(response.status, 409);
+  assert.match((await response.json() as { error: string }).error, /cache is off/);
+});
