@@ -15,6 +15,8 @@ export function captureBody(
   body: ReadableStream<Bytes>,
   maxBytes: number,
   onEnd: (bytes: Bytes | undefined) => void,
+  /** Content-Length when known: once reached, the end is read before the last chunk goes out (below). */
+  expectedBytes?: number,
 ): ReadableStream<Bytes> {
   const reader = body.getReader();
   let chunks: Bytes[] | undefined = [];
@@ -47,6 +49,29 @@ export function captureBody(
         total += chunk.byteLength;
         if (total > maxBytes) chunks = undefined;
         else chunks.push(chunk);
+      }
+      if (chunks !== undefined && total === expectedBytes) {
+        // All declared bytes are in: confirm the end before the client gets the last chunk, so the entry is
+        // stored by the time a client that counts Content-Length sends its next request.
+        let next: ReadableStreamReadResult<Bytes>;
+        try {
+          next = await reader.read();
+        } catch (error) {
+          end(undefined);
+          controller.error(error);
+          return;
+        }
+        if (next.done) {
+          const collected = chunks;
+          controller.enqueue(chunk);
+          controller.close();
+          end(concat(collected, total));
+          return;
+        }
+        chunks = undefined; // more bytes than declared: mis-framed, never stored
+        controller.enqueue(chunk);
+        controller.enqueue(next.value);
+        return;
       }
       controller.enqueue(chunk);
     },

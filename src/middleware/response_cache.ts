@@ -255,11 +255,12 @@ function respond(
   else if (body === null) {
     settle(http.store(creq, head, new Uint8Array(0)).stored);
   } else {
+    const declared = headers.get("content-length");
     body = captureBody(body, http.maxObjectBytes, (bytes) => {
       settle(
         bytes !== undefined && lengthMatches(head.headers, bytes) && http.store(creq, head, bytes).stored,
       );
-    });
+    }, declared === null ? undefined : Number(declared));
   }
   const out = encodeForClient(
     creq.method,

@@ -118,3 +118,24 @@ Deno.test("HttpCache.refusal() decides from the head alone, including a Content-
     "method",
   );
 });
+
+Deno.test("captureBody() with a known length stores before the client receives the last chunk", async () => {
+  const seen: { body?: Bytes | undefined; called: boolean } = { called: false };
+  const out = captureBody(streamOf([bytes("ab"), bytes("cd")]), 10, (body) => {
+    seen.called = true;
+    seen.body = body;
+  }, 4);
+  const reader = out.getReader();
+  assert.equal(new TextDecoder().decode((await reader.read()).value), "ab");
+  assert.equal(seen.called, false);
+  assert.equal(new TextDecoder().decode((await reader.read()).value), "cd");
+  assert.equal(new TextDecoder().decode(seen.body), "abcd");
+  assert.equal((await reader.read()).done, true);
+});
+
+Deno.test("captureBody() never hands over a body longer than its declared length", async () => {
+  let captured: unknown = "not called";
+  const out = captureBody(streamOf([bytes("ab"), bytes("cd")]), 10, (body) => captured = body, 2);
+  assert.equal(await new Response(out).text(), "abcd");
+  assert.equal(captured, undefined);
+});

@@ -38,7 +38,8 @@ Deno.test("a second GET is a HIT served without reaching the upstream, with Age 
   assert.equal(second.body, "hello");
   assert.equal(second.headers.get("x-cache"), "HIT");
   assert.match(second.headers.get("cache-status") ?? "", /^proxy; hit; ttl=\d+$/);
-  assert.equal(second.headers.get("age"), "0");
+  // Date has whole seconds, so the apparent age of a just-stored response is 0 or 1 (RFC 9111 §4.2.3).
+  assert.match(second.headers.get("age") ?? "", /^[01]$/);
   assert.ok(second.headers.get("x-request-id"));
   assert.equal(upstream.received.length, 1);
   const other = await get(`${proxy.url}/a?x=2`);
