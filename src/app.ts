@@ -9,6 +9,7 @@ import { observe } from "./middleware/observe.ts";
 import { requestContext } from "./middleware/request_context.ts";
 import { rateLimit } from "./middleware/rate_limit.ts";
 import { requestGuard } from "./middleware/request_guard.ts";
+import { responseCache } from "./middleware/response_cache.ts";
 import { routeMatch } from "./middleware/route_match.ts";
 import { errorResponse, ProxyError } from "./proxy/errors.ts";
 import type { RuntimeSource } from "./runtime.ts";
@@ -44,6 +45,7 @@ export function createApp(source: RuntimeSource, options: AppOptions = {}): Hono
   // 5. rate limit (per route / client)
   app.use(rateLimit());
   // 6. response cache
+  app.use(responseCache());
   // 7. forward to an upstream of the route's pool
   app.all("*", forwardRequest());
   app.onError((error, c) => {

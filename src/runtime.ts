@@ -1,5 +1,6 @@
 import type { Config } from "./config/types.ts";
 import type { RouteConfig } from "./config/types.ts";
+import { CacheRuntime } from "./cache/cache_runtime.ts";
 import { DEFAULT_POOL } from "./config/validate_config.ts";
 import { TrustedProxies } from "./net/client_address.ts";
 import { Forwarder } from "./proxy/forward.ts";
@@ -47,6 +48,8 @@ export class Runtime implements AsyncDisposable {
   readonly log: RuntimeLog;
   /** Process-wide random key for sticky cookies without a configured secret; kept across reloads. */
   readonly stickySecret: Uint8Array;
+  /** Response cache (undefined when `cache:` is absent); taken over from `previous` when unchanged. */
+  readonly cache: CacheRuntime | undefined;
 
   constructor(config: Config, options: RuntimeOptions = {}) {
     const { previous } = options;
@@ -63,6 +66,10 @@ export class Runtime implements AsyncDisposable {
       trustedProxies: this.trustedProxies,
       previous: options.previous?.rateLimiter,
     });
+    this.cache = CacheRuntime.reuseOrCreate(config.cache, {
+      cacheName: server.name,
+      defaultLockTimeoutMs: server.timeoutMs,
+    }, options.previous?.cache);
     const reuse = new Map<string, Upstream>();
     for (const pool of previous?.pools.values() ?? []) {
       for (const upstream of pool.upstreams) reuse.set(`${pool.name}\n${upstream.id}`, upstream);

@@ -47,7 +47,7 @@ export function parseCacheControl(value: string | undefined): CacheControl {
 }
 
 /** Largest delta-seconds a cache must handle; larger values are capped (RFC 9111 §1.2.2). */
-const DELTA_SECONDS_MAX = 2_147_483_648;
+export const DELTA_SECONDS_MAX = 2_147_483_648;
 
 /**
  * A delta-seconds argument (RFC 9111 §1.2.2): digits only. Returns undefined when absent and `NaN` when

@@ -1,7 +1,7 @@
 /**
  * Freshness lifetime and age (RFC 9111 §4.2). All times are epoch milliseconds; results are milliseconds.
  */
-import { type CacheControl, deltaSeconds, parseCacheControl } from "./cache_control.ts";
+import { type CacheControl, DELTA_SECONDS_MAX, deltaSeconds, parseCacheControl } from "./cache_control.ts";
 import { type HeaderPairs, headerValue, parseHttpDate } from "./header_list.ts";
 
 /** Status codes defined as heuristically cacheable (RFC 9110 §15.1). */
@@ -88,12 +88,17 @@ export function hasExplicitFreshness(headers: HeaderPairs, cc: CacheControl, sha
   return cc.has("max-age") || (shared && cc.has("s-maxage")) || headerValue(headers, "expires") !== undefined;
 }
 
-/** The Age header as seconds (RFC 9111 §5.1): non-negative integer, otherwise ignored (0). */
+/**
+ * The Age header as seconds (RFC 9111 §5.1: `Age = delta-seconds`). A value that is not one non-negative
+ * integer (negative, fractional, with parameters, or a list from repeated fields such as `0, 7200`) cannot
+ * be trusted, so the response is treated as stale — the same rule §4.2.1 applies to invalid freshness
+ * information — by returning the largest delta-seconds (§1.2.2). http-cache-tests checks this.
+ */
 export function ageValueSeconds(headers: HeaderPairs): number {
   const raw = headerValue(headers, "age");
   if (raw === undefined) return 0;
-  const first = raw.split(",")[0]!.trim();
-  return /^\d+$/.test(first) ? Number(first) : 0;
+  const value = raw.trim();
+  return /^\d+$/.test(value) ? Math.min(Number(value), DELTA_SECONDS_MAX) : DELTA_SECONDS_MAX;
 }
 
 /**

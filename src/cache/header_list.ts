@@ -6,8 +6,20 @@
 
 export type HeaderPairs = ReadonlyArray<readonly [string, string]>;
 
+/** Field lookup by name; a Web `Headers` qualifies (its `get` combines repeated fields with ", " too). */
+export interface HeaderGetter {
+  get(name: string): string | null;
+}
+
+/**
+ * Request headers as the cache reads them: pairs, or the request's own `Headers` (the hot path passes that
+ * and skips copying every field for a lookup that reads four or five).
+ */
+export type HeaderSource = HeaderPairs | HeaderGetter;
+
 /** The field value for `name` (case-insensitive), repeated lines combined with ", " (RFC 9110 §5.3). */
-export function headerValue(headers: HeaderPairs, name: string): string | undefined {
+export function headerValue(headers: HeaderSource, name: string): string | undefined {
+  if ("get" in headers) return headers.get(name) ?? undefined;
   const lower = name.toLowerCase();
   let result: string | undefined;
   for (const [key, value] of headers) {

@@ -6,11 +6,18 @@
  * latest response nominated in Vary, and each variant is stored under `primary + "\n" + varyKey`. A
  * response with `Vary: *` is not stored, since it can never be reused (RFC 9111 §4.1).
  */
-import { type CacheControl, deltaSeconds, parseCacheControl } from "./cache_control.ts";
+import { type CacheControl, DELTA_SECONDS_MAX, deltaSeconds, parseCacheControl } from "./cache_control.ts";
 import { CacheKey } from "./cache_key.ts";
 import { type CacheStatus, formatCacheStatus, type ForwardReason, type XCache } from "./cache_status.ts";
 import { currentAgeMs, freshnessLifetimeMs } from "./freshness.ts";
-import { formatHttpDate, type HeaderPairs, headerValue, splitList, withoutHeaders } from "./header_list.ts";
+import {
+  formatHttpDate,
+  type HeaderPairs,
+  type HeaderSource,
+  headerValue,
+  splitList,
+  withoutHeaders,
+} from "./header_list.ts";
 import { invalidationTargets } from "./invalidation.ts";
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, Lru } from "./lru.ts";
 import {
@@ -20,13 +27,14 @@ import {
   notModifiedMatches,
 } from "./revalidation.ts";
 import { type NotStorableReason, storability } from "./storability.ts";
+import { surrogateControl } from "./surrogate_control.ts";
 import { varyKey, varyNames } from "./vary.ts";
 
 export interface CacheRequest {
   readonly method: string;
   /** Absolute URL as the client asked for it (scheme, Host, path, query). */
   readonly url: string | URL;
-  readonly headers: HeaderPairs;
+  readonly headers: HeaderSource;
 }
 
 export interface UpstreamResponse {
@@ -44,7 +52,7 @@ export interface CacheEntry {
   readonly primaryKey: string;
   readonly status: number;
   readonly headers: HeaderPairs;
-  readonly body: Uint8Array;
+  readonly body: Uint8Array<ArrayBuffer>;
   readonly requestTime: number;
   readonly responseTime: number;
   /** Purge tags from Surrogate-Key (space-separated) and Cache-Tag (comma-separated). */
@@ -310,21 +318,11 @@ export class HttpCache {
    * and then does not call this). Responses to HEAD are not stored: the key is method-independent and a
    * HEAD response has no body to serve a later GET.
    */
-  store(request: CacheRequest, response: UpstreamResponse, body: Uint8Array): StoreResult {
-    if (request.method !== "GET") return { stored: false, reason: "method" };
-    const responseCc = parseCacheControl(headerValue(response.headers, "cache-control"));
-    const verdict = storability({
-      method: request.method,
-      requestHeaders: request.headers,
-      status: response.status,
-      responseHeaders: response.headers,
-      shared: this.shared,
-      requestCacheControl: requestCacheControl(request.headers),
-      responseCacheControl: responseCc,
-    });
-    if (!verdict.storable) return { stored: false, reason: verdict.reason };
-    const names = varyNames(response.headers);
-    if (names === "*") return { stored: false, reason: "vary-star" };
+  store(request: CacheRequest, response: UpstreamResponse, body: Uint8Array<ArrayBuffer>): StoreResult {
+    const refused = this.refusal(request, response);
+    if (refused !== undefined) return { stored: false, reason: refused };
+    const responseCc = this.#responseCacheControl(response.headers);
+    const names = varyNames(response.headers) as readonly string[];
     if (body.byteLength > this.maxObjectBytes) return { stored: false, reason: "too-large" };
 
     const headers = storedHeaders(response.headers, response.responseTime);
@@ -334,11 +332,12 @@ export class HttpCache {
       responseTime: response.responseTime,
       cacheControl: responseCc,
     });
-    // A response that is stale on arrival and has no validator can never be reused (stale-if-error
-    // aside), so storing it would only evict useful entries.
+    // A response that is stale on arrival, has no validator and allows no stale use (RFC 5861) can never
+    // be reused, so storing it would only evict useful entries.
     if (
       lifetimeMs <= 0 && headerValue(headers, "etag") === undefined &&
-      headerValue(headers, "last-modified") === undefined
+      headerValue(headers, "last-modified") === undefined && !responseCc.has("stale-while-revalidate") &&
+      !responseCc.has("stale-if-error")
     ) {
       return { stored: false, reason: "not-reusable" };
     }
@@ -365,6 +364,32 @@ export class HttpCache {
   }
 
   /**
+   * Why a response could not be stored, judged from its head alone (so the middleware knows before reading
+   * the body whether to buffer it): method, storability, Vary: *, a Content-Length over maxObjectBytes.
+   * Undefined means `store()` may still accept it once the whole body has arrived.
+   */
+  refusal(
+    request: CacheRequest,
+    response: Pick<UpstreamResponse, "status" | "headers">,
+  ): NotStoredReason | undefined {
+    if (request.method !== "GET") return "method";
+    const verdict = storability({
+      method: request.method,
+      requestHeaders: request.headers,
+      status: response.status,
+      responseHeaders: response.headers,
+      shared: this.shared,
+      requestCacheControl: requestCacheControl(request.headers),
+      responseCacheControl: this.#responseCacheControl(response.headers),
+    });
+    if (!verdict.storable) return verdict.reason;
+    if (varyNames(response.headers) === "*") return "vary-star";
+    const length = headerValue(response.headers, "content-length");
+    if (length !== undefined && Number(length) > this.maxObjectBytes) return "too-large";
+    return undefined;
+  }
+
+  /**
    * Applies a 304 received while revalidating `entry` (RFC 9111 §4.3.3, §4.3.4): merges its headers into
    * the stored ones and restarts the age clock. Returns the freshened entry, or undefined when the 304's
    * validators do not select this entry (then forward the request unconditionally).
@@ -372,7 +397,7 @@ export class HttpCache {
   revalidated(entry: CacheEntry, response: UpstreamResponse): CacheEntry | undefined {
     if (response.status !== 304 || !notModifiedMatches(entry.headers, response.headers)) return undefined;
     const headers = storedHeaders(mergeNotModified(entry.headers, response.headers), response.responseTime);
-    const cacheControl = parseCacheControl(headerValue(headers, "cache-control"));
+    const cacheControl = this.#responseCacheControl(headers);
     const fresh = makeEntry({
       primaryKey: entry.primaryKey,
       status: entry.status,
@@ -413,7 +438,7 @@ export class HttpCache {
     xCache: XCache,
   ): Array<[string, string]> {
     const out = withoutHeaders(entry.headers, AGE_AND_STATUS);
-    out.push(["age", String(Math.floor(Math.max(0, ageMs) / 1000))]);
+    out.push(["age", String(Math.min(DELTA_SECONDS_MAX, Math.floor(Math.max(0, ageMs) / 1000)))]);
     out.push(["cache-status", formatCacheStatus(this.cacheName, status)]);
     out.push(["x-cache", xCache]);
     return out;
@@ -442,11 +467,16 @@ export class HttpCache {
     return removed;
   }
 
-  /** Removes every entry whose primary key starts with `prefix` (e.g. `https://example.com/img/`). */
+  /**
+   * Removes every entry whose primary key starts with `prefix`: an absolute URL prefix
+   * (`https://example.com/img/`) or, starting with `/`, a path prefix on every host (`/img/`).
+   */
   purgePrefix(prefix: string): number {
+    const pathOnly = prefix.startsWith("/");
     let removed = 0;
     for (const [primary, variants] of [...this.#variants]) {
-      if (!primary.startsWith(prefix)) continue;
+      const subject = pathOnly ? primary.slice(primary.indexOf("/", primary.indexOf("//") + 2)) : primary;
+      if (!subject.startsWith(prefix)) continue;
       for (const key of [...variants.keys]) if (this.#lru.delete(key)) removed++;
     }
     return removed;
@@ -463,6 +493,12 @@ export class HttpCache {
 
   clear(): void {
     this.#lru.clear();
+  }
+
+  /** Surrogate-Control directives addressed to us replace Cache-Control (surrogate_control.ts). */
+  #responseCacheControl(headers: HeaderPairs): CacheControl {
+    return surrogateControl(headers, this.cacheName) ??
+      parseCacheControl(headerValue(headers, "cache-control"));
   }
 
   #put(entry: CacheEntry): boolean {
@@ -498,7 +534,7 @@ export class HttpCache {
 }
 
 /** Request Cache-Control, or Pragma: no-cache when Cache-Control is absent (RFC 9111 §5.4). */
-function requestCacheControl(headers: HeaderPairs): CacheControl {
+function requestCacheControl(headers: HeaderSource): CacheControl {
   const value = headerValue(headers, "cache-control");
   if (value !== undefined) return parseCacheControl(value);
   const pragma = headerValue(headers, "pragma");
@@ -512,7 +548,7 @@ function validOr(seconds: number | undefined, fallback: number): number {
   return seconds === undefined || Number.isNaN(seconds) ? fallback : seconds;
 }
 
-function hasConditional(headers: HeaderPairs): boolean {
+function hasConditional(headers: HeaderSource): boolean {
   return headerValue(headers, "if-none-match") !== undefined ||
     headerValue(headers, "if-modified-since") !== undefined;
 }

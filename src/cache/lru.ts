@@ -91,20 +91,56 @@ export class Lru<K, V> {
   /**
    * Inserts or replaces `key`, then evicts least recently used entries until both bounds hold.
    * Returns false (and stores nothing, removing any previous value) when `size` alone exceeds `maxBytes`.
+   *
+   * Hot path (bench/cache_bench.ts): a new key in a full cache reuses the evicted node instead of
+   * allocating one, and a replaced key keeps its node, so steady-state churn allocates nothing.
    */
   set(key: K, value: V, size = 0): boolean {
-    if (!(size >= 0) || !Number.isFinite(size)) {
+    // One comparison pair rejects negatives, NaN and Infinity.
+    if (!(size >= 0 && size <= Number.MAX_SAFE_INTEGER)) {
       throw new RangeError(`Lru entry size must be a finite number ≥ 0, got ${size}`);
     }
-    const old = this.#map.get(key);
-    if (old !== undefined) this.#remove(old, "replaced");
-    if (size > this.maxBytes) return false;
-    const node: Node<K, V> = { key, value, size, prev: undefined, next: undefined };
-    this.#map.set(key, node);
-    this.#append(node);
-    this.#bytes += size;
-    while (this.#map.size > this.maxEntries || this.#bytes > this.maxBytes) {
-      // The new node is the tail and fits on its own, so the head is never the new node here.
+    const map = this.#map;
+    const old = map.get(key);
+    if (old !== undefined) {
+      if (size > this.maxBytes) {
+        this.#remove(old, "replaced");
+        return false;
+      }
+      const oldValue = old.value;
+      this.#bytes += size - old.size;
+      old.value = value;
+      old.size = size;
+      if (old !== this.#tail) {
+        this.#unlink(old);
+        this.#append(old);
+      }
+      this.#onEvict?.(key, oldValue, "replaced");
+    } else {
+      if (size > this.maxBytes) return false;
+      let node: Node<K, V>;
+      const head = this.#head;
+      if (map.size >= this.maxEntries && head !== undefined) {
+        // Full by count: recycle the least recently used node for the new key.
+        const evictedKey = head.key;
+        const evictedValue = head.value;
+        map.delete(evictedKey);
+        this.#unlink(head);
+        this.#bytes -= head.size;
+        this.#onEvict?.(evictedKey, evictedValue, "capacity");
+        node = head;
+        node.key = key;
+        node.value = value;
+        node.size = size;
+      } else {
+        node = { key, value, size, prev: undefined, next: undefined };
+      }
+      map.set(key, node);
+      this.#append(node);
+      this.#bytes += size;
+    }
+    while (this.#bytes > this.maxBytes) {
+      // The entry just set is the tail and fits on its own, so the head is never that entry here.
       this.#remove(this.#head!, "capacity");
     }
     return true;

@@ -26,6 +26,7 @@ export type CoalescedResult<T> =
 export class RequestCoalescer<T> {
   readonly maxWaitMs: number;
   readonly #inFlight = new Map<string, Promise<T>>();
+  #waiting = 0;
   readonly #setTimeout: (callback: () => void, ms: number) => unknown;
   readonly #clearTimeout: (id: unknown) => void;
 
@@ -41,6 +42,11 @@ export class RequestCoalescer<T> {
     this.maxWaitMs = maxWaitMs;
     this.#setTimeout = setTimeout;
     this.#clearTimeout = clearTimeout;
+  }
+
+  /** Followers currently waiting for a leader. */
+  get waiting(): number {
+    return this.#waiting;
   }
 
   /** Keys with a fetch in flight. */
@@ -64,8 +70,33 @@ export class RequestCoalescer<T> {
     }
   }
 
+  /**
+   * Split form of `run` for callers whose fetch outlives the call that starts it (a streamed miss: the
+   * leader answers its client as soon as headers arrive, while the cache fill completes later). Returns
+   * undefined when nothing is in flight for `key` (the caller should `lead`), else the follower's outcome.
+   */
+  follow(key: string): Promise<CoalescedResult<T>> | undefined {
+    const existing = this.#inFlight.get(key);
+    return existing === undefined ? undefined : this.#follow(existing);
+  }
+
+  /** Whether a fetch is in flight for `key`. */
+  has(key: string): boolean {
+    return this.#inFlight.has(key);
+  }
+
+  /** Registers `work` as the in-flight fetch for `key` until it settles (`follow` then finds it). */
+  lead(key: string, work: Promise<T>): void {
+    this.#inFlight.set(key, work);
+    const done = () => {
+      if (this.#inFlight.get(key) === work) this.#inFlight.delete(key);
+    };
+    work.then(done, done);
+  }
+
   async #follow(leader: Promise<T>): Promise<CoalescedResult<T>> {
     let timer: unknown;
+    this.#waiting++;
     const timeout = new Promise<"timeout">((resolve) => {
       timer = this.#setTimeout(() => resolve("timeout"), this.maxWaitMs);
     });
@@ -77,6 +108,7 @@ export class RequestCoalescer<T> {
       if (outcome === "timeout" || outcome === "leader-failed") return { role: outcome };
       return { role: "follower", value: outcome.value };
     } finally {
+      this.#waiting--;
       if (timer !== undefined) this.#clearTimeout(timer);
     }
   }

@@ -2,7 +2,7 @@
  * Validation (RFC 9111 §4.3): conditional requests to the origin, merging a 304 into the stored response,
  * and answering a client's own conditional request from a stored response.
  */
-import { type HeaderPairs, headerValue, parseHttpDate, splitList } from "./header_list.ts";
+import { type HeaderPairs, type HeaderSource, headerValue, parseHttpDate, splitList } from "./header_list.ts";
 
 /**
  * Headers to add to the forwarded request when revalidating a stored response (§4.3.1): If-None-Match with
@@ -18,8 +18,17 @@ export function conditionalHeaders(stored: HeaderPairs): Array<[string, string]>
   return out;
 }
 
-/** Header fields never updated or stored from a 304 (§3.1 connection-specific fields; §3.2 Content-Length). */
+/**
+ * Header fields never updated or stored from a 304: §3.1 connection-specific fields; §3.2 Content-Length; and
+ * the fields the stored body depends on (§3.2 lets a cache omit those "to assure integrity of the stored
+ * response"): its coding, range and digest. A 304 cannot change the bytes we hold.
+ */
 const NOT_UPDATED: ReadonlySet<string> = new Set([
+  "content-encoding",
+  "content-range",
+  "content-md5",
+  "digest",
+  "content-digest",
   "connection",
   "proxy-connection",
   "keep-alive",
@@ -81,7 +90,7 @@ function weakEquals(a: string, b: string): boolean {
  * Whether the client's conditional GET/HEAD is satisfied by the stored response, so the cache answers 304
  * (§4.3.2, RFC 9110 §13.2.2): If-None-Match takes precedence over If-Modified-Since.
  */
-export function clientNotModified(requestHeaders: HeaderPairs, stored: HeaderPairs): boolean {
+export function clientNotModified(requestHeaders: HeaderSource, stored: HeaderPairs): boolean {
   const ifNoneMatch = headerValue(requestHeaders, "if-none-match");
   if (ifNoneMatch !== undefined) {
     const etag = headerValue(stored, "etag");

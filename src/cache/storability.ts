@@ -3,7 +3,7 @@
  */
 import { type CacheControl, parseCacheControl } from "./cache_control.ts";
 import { HEURISTICALLY_CACHEABLE } from "./freshness.ts";
-import { type HeaderPairs, headerValue } from "./header_list.ts";
+import { type HeaderPairs, type HeaderSource, headerValue } from "./header_list.ts";
 
 /**
  * Final status codes whose semantics this cache understands (§3 "the response status code is final and
@@ -50,7 +50,7 @@ export type Storability = { readonly storable: true } | {
 
 export interface StorabilityInput {
   method: string;
-  requestHeaders: HeaderPairs;
+  requestHeaders: HeaderSource;
   status: number;
   responseHeaders: HeaderPairs;
   /** A reverse proxy is a shared cache (§1): private responses are not stored, s-maxage applies. */

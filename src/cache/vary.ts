@@ -2,7 +2,7 @@
  * Vary handling (RFC 9111 §4.1): the response nominates request headers; a stored response is reused only
  * when those headers match the new request after normalization.
  */
-import { type HeaderPairs, headerValue, splitList } from "./header_list.ts";
+import { type HeaderPairs, type HeaderSource, headerValue, splitList } from "./header_list.ts";
 
 /** Nominated header names (lower case, sorted, unique), or "*" which never matches (§4.1). */
 export function varyNames(responseHeaders: HeaderPairs): readonly string[] | "*" {
@@ -19,7 +19,7 @@ export function varyNames(responseHeaders: HeaderPairs): readonly string[] | "*"
  * semantics are unchanged): list members trimmed, runs of whitespace collapsed, joined with ",". An absent
  * header and an empty header are distinguished, since §4.1 requires absent to match only absent.
  */
-export function varyKey(names: readonly string[], requestHeaders: HeaderPairs): string {
+export function varyKey(names: readonly string[], requestHeaders: HeaderSource): string {
   if (names.length === 0) return "";
   let key = "";
   for (const name of names) {

@@ -130,8 +130,12 @@ Deno.test("currentAgeMs() combines Age, apparent age, response delay and residen
   assert.equal(currentAgeMs([["date", date(T0 - 5_000)], ["age", "10"]], times, T0 + 30_000), 42_000);
   // Apparent age 60 s beats Age 1 + 2.
   assert.equal(currentAgeMs([["date", date(T0 - 60_000)], ["age", "1"]], times, T0), 60_000);
-  // Invalid Age is ignored; a Date in the future does not make age negative.
-  assert.equal(currentAgeMs([["date", date(T0 + 60_000)], ["age", "-5"]], times, T0), 2_000);
+  // A Date in the future does not make age negative.
+  assert.equal(currentAgeMs([["date", date(T0 + 60_000)]], times, T0), 2_000);
+  // An invalid Age (negative, fractional, a list, with parameters) makes the response maximally old.
+  for (const age of ["-5", "7200.0", "0, 0", "7200;foo=bar", "abc"]) {
+    assert.equal(currentAgeMs([["date", date(T0)], ["age", age]], times, T0), 2_147_483_648_000 + 2_000, age);
+  }
 });
 
 Deno.test("varyNames() and varyKey() normalize nominated headers; '*' is reported", () => {

@@ -37,7 +37,7 @@ Deno.test("parseConfig() accepts the seed config.yaml unchanged", () => {
     jitter: 0.1,
   });
   assert.deepEqual([config.rateLimit?.requestsPerSecond, config.rateLimit?.burst], [100, 10]);
-  assert.deepEqual(config.cache, { maxSize: 1000, ttlMs: 300_000 });
+  assert.deepEqual([config.cache?.maxSize, config.cache?.ttlMs], [1000, 300_000]);
   assert.deepEqual(config.admin, { host: "127.0.0.1", port: 9090 });
 });
 

@@ -8,6 +8,7 @@
 // The proxy under test must forward http://127.0.0.1:<base port>/ to http://127.0.0.1:<origin-port>/.
 import http from "node:http";
 import { writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
@@ -19,6 +20,7 @@ const { values } = parseArgs({
     out: { type: "string" },
     id: { type: "string" },
     "fail-on-required": { type: "boolean", default: false },
+    dump: { type: "boolean", default: false },
   },
 });
 if (!values.suite || !values.base) {
@@ -34,6 +36,16 @@ const [handleConfig, handleFile, handleState, handleTest] = await Promise.all(
 const suites = (await load("tests/index.mjs")).default;
 suites.push((await load("tests/surrogate-control.mjs")).default);
 const { runTests, getResults } = await load("client/runner.mjs");
+// The suite's own client uses node-fetch@2 (its declared dependency). Node's built-in fetch follows the Fetch
+// standard's HTTP-cache rules instead: a request with If-None-Match/If-Modified-Since gets
+// `Cache-Control: no-cache` and `Pragma: no-cache` added, which turns every "cache answers the conditional
+// request" test into a forced revalidation. So use node-fetch when it is installed next to the suite.
+let clientFetch = globalThis.fetch;
+try {
+  clientFetch = createRequire(pathToFileURL(`${values.suite}/package.json`))("node-fetch");
+} catch {
+  console.error("node-fetch not found next to the suite: using Node's fetch (conditional tests will fail)");
+}
 
 const originPort = Number(values["origin-port"]);
 // Same dispatch as the suite's server/server.mjs handleMain.
@@ -51,14 +63,17 @@ await new Promise((resolve) => origin.listen(originPort, "127.0.0.1", resolve));
 
 // The suite logs every origin request; keep stdout for our summary.
 const log = console.log;
-console.log = () => {};
+if (!values.dump) console.log = () => {};
 let selected = suites;
 if (values.id) {
-  selected = suites.map((s) => ({ ...s, tests: s.tests.filter((t) => t.id === values.id) }))
+  selected = suites.map((s) => ({
+    ...s,
+    tests: s.tests.filter((t) => t.id === values.id).map((t) => ({ ...t, dump: values.dump })),
+  }))
     .filter((s) => s.tests.length > 0);
 }
 try {
-  await runTests(selected, globalThis.fetch, false, values.base.replace(/\/$/, ""));
+  await runTests(selected, clientFetch, false, values.base.replace(/\/$/, ""));
 } finally {
   console.log = log;
   origin.close();

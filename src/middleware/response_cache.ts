@@ -1,0 +1,387 @@
+/**
+ * The response cache on the request path (RFC 9111, RFC 5861, RFC 9211). Decisions live in
+ * src/cache/http_cache.ts; this file moves bytes: it answers hits from memory, forwards misses and
+ * revalidations itself (it must add conditional headers, see the identity body, and refresh in the
+ * background, which the terminal forwardRequest handler cannot), and streams misses to the client while
+ * capturing at most `max_object_size` bytes for the store.
+ *
+ * The store keeps the identity representation; gzip for the client is applied on the way out
+ * (encodeForClient), as nginx's gzip filter runs after its cache.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import type { AppEnv } from "../app_env.ts";
+import { type Bytes, captureBody, readCapped } from "../cache/body_capture.ts";
+import type { CacheRuntime } from "../cache/cache_runtime.ts";
+import type { CacheStatus, ForwardReason, XCache } from "../cache/cache_status.ts";
+import { type HeaderPairs, headerValue } from "../cache/header_list.ts";
+import type { CacheEntry, CacheLookup, CacheRequest, UpstreamResponse } from "../cache/http_cache.ts";
+import { clientNotModified, NOT_MODIFIED_FIELDS } from "../cache/revalidation.ts";
+import { surrogateCapability } from "../cache/surrogate_control.ts";
+import { encodeForClient } from "../proxy/compression.ts";
+import { errorResponse, ProxyError } from "../proxy/errors.ts";
+import { upstreamRequestHeaders } from "../proxy/headers.ts";
+
+type Ctx = Context<AppEnv>;
+type Revalidate = Extract<CacheLookup, { kind: "revalidate" }>;
+
+/** Seconds a client should wait before retrying when no upstream is available (as forwardRequest). */
+const NO_UPSTREAM_RETRY_AFTER_MS = 1_000;
+/** Methods that never invalidate (RFC 9111 §4.4). */
+const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
+/** Upstream statuses that let stale-if-error serve the stored response (RFC 5861 §4). */
+const ERROR_STATUSES: ReadonlySet<number> = new Set([500, 502, 503, 504]);
+/** Statuses whose responses carry no body (Response() refuses one). */
+const NULL_BODY: ReadonlySet<number> = new Set([101, 103, 204, 205, 304]);
+const CONDITIONALS = ["if-none-match", "if-modified-since"];
+const NO_HEADERS: Array<[string, string]> = [];
+const ignore = (_stored: boolean) => {};
+
+interface Fetched {
+  readonly response: Response;
+  /** Upstream response headers as stored (before Cache-Status and friends are added). */
+  readonly head: UpstreamResponse;
+}
+
+/** Serves cacheable requests from `runtime.cache`; with no `cache:` section it only calls `next()`. */
+export function responseCache(): MiddlewareHandler<AppEnv> {
+  return async function responseCache(c, next) {
+    const cache = c.get("runtime").cache;
+    if (cache === undefined) return await next();
+    const request = c.req.raw;
+    const method = request.method;
+    if (method !== "GET" && method !== "HEAD") {
+      await next();
+      const res = c.res;
+      if (!SAFE_METHODS.has(method)) cache.http.invalidate(method, request.url, res.status, [...res.headers]);
+      markForwarded(res, cache, "method");
+      return;
+    }
+    // Never answer from, or store for, a request that carries a body: its response may depend on it.
+    const length = request.headers.get("content-length");
+    if ((length !== null && length !== "0") || request.headers.has("transfer-encoding")) {
+      await next();
+      markForwarded(c.res, cache, "bypass");
+      return;
+    }
+    const creq: CacheRequest = { method, url: request.url, headers: request.headers };
+    const found = cache.http.lookup(creq, cache.now());
+    switch (found.kind) {
+      case "hit":
+        return serveStored(c, cache, found.entry, found.ageMs, found.notModified, {
+          hit: true,
+          ttlSeconds: found.ttlMs / 1000,
+          ...(found.stale ? { detail: "max-stale" } : {}),
+        }, found.stale ? "STALE" : "HIT");
+      case "stale-while-revalidate":
+        refreshInBackground(c, cache, creq, found.entry, found.conditionalHeaders);
+        return serveStored(c, cache, found.entry, found.ageMs, found.notModified, {
+          hit: true,
+          ttlSeconds: found.ttlMs / 1000,
+          detail: "stale-while-revalidate",
+        }, "STALE");
+      case "unavailable":
+        // RFC 9111 §5.2.1.7: only-if-cached and nothing usable stored.
+        return errorResponse(504, "not in cache (only-if-cached)", c.get("requestId"), {
+          "cache-status": cache.http.forwardStatus("miss", { detail: "only-if-cached" }),
+          "x-cache": "MISS",
+        });
+      case "revalidate":
+        return await revalidate(c, cache, creq, found);
+      case "miss":
+        return await miss(c, cache, creq, found.fwd);
+    }
+  };
+}
+
+function markForwarded(res: Response, cache: CacheRuntime, fwd: ForwardReason): void {
+  res.headers.set("cache-status", cache.http.forwardStatus(fwd, { fwdStatus: res.status }));
+  res.headers.set("x-cache", "MISS");
+}
+
+/** A miss: forward (one request per key at a time when coalescing), stream back, store if allowed. */
+async function miss(c: Ctx, cache: CacheRuntime, creq: CacheRequest, fwd: ForwardReason): Promise<Response> {
+  const http = cache.http;
+  let settle = ignore;
+  if (cache.config.coalesce && creq.method === "GET") {
+    const key = http.keyFor(creq.url);
+    const waiting = cache.coalescer.follow(key);
+    if (waiting !== undefined) {
+      const outcome = await waiting;
+      if (outcome.role === "follower" && outcome.value) {
+        const again = http.lookup(creq, cache.now());
+        if (again.kind === "hit") {
+          return serveStored(c, cache, again.entry, again.ageMs, again.notModified, {
+            hit: true,
+            ttlSeconds: again.ttlMs / 1000,
+            collapsed: true,
+          }, "HIT");
+        }
+      }
+    }
+    // Lead unless another waiter already took over; those arriving later follow this request.
+    if (!cache.coalescer.has(key)) {
+      cache.coalescer.lead(key, new Promise<boolean>((resolve) => settle = resolve));
+    }
+  }
+  let fetched: Fetched;
+  try {
+    fetched = await fetchUpstream(c, cache, creq.method, NO_HEADERS);
+  } catch (error) {
+    settle(false);
+    throw error;
+  }
+  return respond(c, cache, creq, fetched, fwd, settle);
+}
+
+/** A stored response needs validation (RFC 9111 §4.3) before it may be used. */
+async function revalidate(
+  c: Ctx,
+  cache: CacheRuntime,
+  creq: CacheRequest,
+  found: Revalidate,
+): Promise<Response> {
+  const http = cache.http;
+  const conditional = found.conditionalHeaders;
+  let fetched: Fetched;
+  try {
+    fetched = await fetchUpstream(c, cache, creq.method, conditional);
+  } catch (error) {
+    if (!found.staleIfError) throw error;
+    return serveStale(c, cache, creq, found.entry, found.fwd);
+  }
+  const { response, head } = fetched;
+  if (conditional.length > 0 && response.status === 304) {
+    await response.body?.cancel();
+    const fresh = http.revalidated(found.entry, head);
+    if (fresh === undefined) return await miss(c, cache, creq, found.fwd);
+    const { ageMs, ttlMs } = http.ageOf(fresh, cache.now());
+    return serveStored(
+      c,
+      cache,
+      fresh,
+      ageMs,
+      clientNotModified(creq.headers, fresh.headers) && hasConditional(creq),
+      {
+        fwd: found.fwd,
+        fwdStatus: 304,
+        ttlSeconds: ttlMs / 1000,
+      },
+      "HIT",
+    );
+  }
+  if (found.staleIfError && ERROR_STATUSES.has(response.status)) {
+    await response.body?.cancel();
+    return serveStale(c, cache, creq, found.entry, found.fwd, response.status);
+  }
+  return respond(c, cache, creq, fetched, found.fwd, ignore);
+}
+
+function serveStale(
+  c: Ctx,
+  cache: CacheRuntime,
+  creq: CacheRequest,
+  entry: CacheEntry,
+  fwd: ForwardReason,
+  fwdStatus?: number,
+): Response {
+  const { ageMs, ttlMs } = cache.http.ageOf(entry, cache.now());
+  return serveStored(
+    c,
+    cache,
+    entry,
+    ageMs,
+    hasConditional(creq) && clientNotModified(creq.headers, entry.headers),
+    {
+      fwd,
+      ...(fwdStatus === undefined ? {} : { fwdStatus }),
+      ttlSeconds: ttlMs / 1000,
+      detail: "stale-if-error",
+    },
+    "STALE",
+  );
+}
+
+/** RFC 5861 §3: the stale response went out; fetch a fresh one once per entry, off the request path. */
+function refreshInBackground(
+  c: Ctx,
+  cache: CacheRuntime,
+  creq: CacheRequest,
+  entry: CacheEntry,
+  conditional: ReadonlyArray<[string, string]>,
+): void {
+  if (cache.coalescer.has(entry.key)) return;
+  const http = cache.http;
+  const getRequest: CacheRequest = { ...creq, method: "GET" };
+  const task = (async () => {
+    const { response, head } = await fetchUpstream(c, cache, "GET", conditional, true);
+    if (conditional.length > 0 && response.status === 304) {
+      await response.body?.cancel();
+      http.revalidated(entry, head);
+      return;
+    }
+    if (http.refusal(getRequest, head) !== undefined || response.body === null) {
+      await response.body?.cancel();
+      return;
+    }
+    const bytes = await readCapped(response.body, http.maxObjectBytes);
+    if (bytes !== undefined && lengthMatches(head.headers, bytes)) http.store(getRequest, head, bytes);
+  })().catch(() => {
+    // The stale entry stays until it is revalidated or evicted; the failure shows up in upstream metrics.
+    cache.recordBackgroundFailure();
+  });
+  cache.coalescer.lead(entry.key, task.then(() => true));
+  cache.track(task);
+}
+
+/** Sends the upstream's response to the client, capturing the body for the store when it is storable. */
+function respond(
+  c: Ctx,
+  cache: CacheRuntime,
+  creq: CacheRequest,
+  fetched: Fetched,
+  fwd: ForwardReason,
+  settle: (stored: boolean) => void,
+): Response {
+  const http = cache.http;
+  const { response, head } = fetched;
+  const status = response.status;
+  const storable = http.refusal(creq, head) === undefined;
+  const headers = response.headers;
+  headers.set("cache-status", http.forwardStatus(fwd, { fwdStatus: status, stored: storable }));
+  headers.set("x-cache", "MISS");
+  headers.set("x-request-id", c.get("requestId"));
+  let body = response.body;
+  if (!storable) settle(false);
+  else if (body === null) {
+    settle(http.store(creq, head, new Uint8Array(0)).stored);
+  } else {
+    const declared = headers.get("content-length");
+    body = captureBody(body, http.maxObjectBytes, (bytes) => {
+      settle(
+        bytes !== undefined && lengthMatches(head.headers, bytes) && http.store(creq, head, bytes).stored,
+      );
+    }, declared === null ? undefined : Number(declared));
+  }
+  const out = encodeForClient(
+    creq.method,
+    status,
+    headers,
+    body,
+    c.req.raw.headers.get("accept-encoding"),
+    c.get("runtime").config.server.compression,
+  );
+  return new Response(out, { status, statusText: response.statusText, headers });
+}
+
+/** Builds the client response from a stored one (RFC 9111 §4): Age, Cache-Status, X-Cache; 304 or HEAD. */
+function serveStored(
+  c: Ctx,
+  cache: CacheRuntime,
+  entry: CacheEntry,
+  ageMs: number,
+  notModified: boolean,
+  status: CacheStatus,
+  xCache: XCache,
+): Response {
+  const fields = cache.http.servedHeaders(entry, ageMs, status, xCache);
+  fields.push(["x-request-id", c.get("requestId")]);
+  if (notModified) {
+    // RFC 9110 §15.4.5: a 304 carries the validator and caching fields a 200 would have.
+    const kept = fields.filter(([name]) => NOT_MODIFIED_FIELDS.has(name) || !isRepresentationField(name));
+    return new Response(null, { status: 304, headers: kept });
+  }
+  const headers = new Headers(fields);
+  const method = c.req.raw.method;
+  if (method === "HEAD" || NULL_BODY.has(entry.status) || entry.body.byteLength === 0) {
+    return new Response(NULL_BODY.has(entry.status) || method === "HEAD" ? null : entry.body, {
+      status: entry.status,
+      headers,
+    });
+  }
+  const server = c.get("runtime").config.server;
+  const acceptEncoding = c.req.raw.headers.get("accept-encoding");
+  if (!server.compression || acceptEncoding === null) {
+    return new Response(entry.body, { status: entry.status, headers });
+  }
+  const body = encodeForClient(method, entry.status, headers, bodyStream(entry.body), acceptEncoding, true);
+  return new Response(body, { status: entry.status, headers });
+}
+
+/** Fields describing the body, left out of a 304 (RFC 9110 §15.4.5). */
+function isRepresentationField(name: string): boolean {
+  return name.startsWith("content-") || name === "accept-ranges" || name === "transfer-encoding";
+}
+
+function bodyStream(bytes: Bytes): ReadableStream<Bytes> {
+  return new ReadableStream<Bytes>({
+    start(controller) {
+      controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+}
+
+function hasConditional(creq: CacheRequest): boolean {
+  return headerValue(creq.headers, "if-none-match") !== undefined ||
+    headerValue(creq.headers, "if-modified-since") !== undefined;
+}
+
+/** A body shorter or longer than its Content-Length was truncated or mis-framed: never store it. */
+function lengthMatches(headers: HeaderPairs, bytes: Uint8Array): boolean {
+  for (const [name, value] of headers) {
+    if (name === "content-length") return Number(value) === bytes.byteLength;
+  }
+  return true;
+}
+
+/**
+ * Forwards to an upstream of the route's pool, as forwardRequest does, but asks for the identity body
+ * (the store keeps one representation and encodes per client) and sends `conditional` instead of the
+ * client's own validators when given.
+ */
+async function fetchUpstream(
+  c: Ctx,
+  cache: CacheRuntime,
+  method: string,
+  conditional: ReadonlyArray<readonly [string, string]>,
+  background = false,
+): Promise<Fetched> {
+  const runtime = c.get("runtime");
+  const route = c.get("route");
+  const requestId = c.get("requestId");
+  const pool = route.pool;
+  const upstream = pool.balancer.pick() ?? pool.pickPanic(undefined);
+  if (upstream === undefined) {
+    throw new ProxyError("no_upstream", `pool "${pool.name}"`, NO_UPSTREAM_RETRY_AFTER_MS);
+  }
+  if (!background) c.set("upstream", upstream);
+  const request = c.req.raw;
+  const headers = upstreamRequestHeaders(request.headers, {
+    clientIp: c.get("peerIp"),
+    trusted: c.get("trusted"),
+    proto: runtime.proto,
+    host: request.headers.get("host") ?? "",
+    requestId,
+    via: runtime.via,
+  });
+  headers.append("surrogate-capability", surrogateCapability(cache.http.cacheName));
+  if (conditional.length > 0) {
+    for (const name of CONDITIONALS) headers.delete(name);
+    for (const [name, value] of conditional) headers.set(name, value);
+  }
+  const requestTime = cache.now();
+  const response = await pool.forwarder.forward(upstream, {
+    // A request without Accept-Encoding: the forwarder then hands back the identity body.
+    request: new Request(request.url, { method }),
+    pathAndQuery: c.get("pathAndQuery"),
+    headers,
+    completed: background ? undefined : c.env?.completed,
+  });
+  const head: UpstreamResponse = {
+    status: response.status,
+    headers: [...response.headers],
+    requestTime,
+    responseTime: cache.now(),
+  };
+  return { response, head };
+}
