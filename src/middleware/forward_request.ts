@@ -6,7 +6,7 @@ import { CircuitBreaker } from "../breaker/circuit_breaker.ts";
 import { isFailure, type UpstreamErrorReason } from "../breaker/is_failure.ts";
 import { type FailureKind, ProxyError } from "../proxy/errors.ts";
 import { requestHasBody } from "../proxy/forward.ts";
-import { upstreamRequestHeaderRecord } from "../proxy/headers.ts";
+import { type HeaderRecord, upstreamRequestHeaderRecord } from "../proxy/headers.ts";
 import { replayableBody } from "../retry/replayable_body.ts";
 import { backoffMs, isRetryable } from "../retry/retry_policy.ts";
 import type { PoolRuntime } from "../upstream/pool_runtime.ts";
@@ -27,106 +27,130 @@ const ERROR_REASON: Partial<Record<FailureKind, UpstreamErrorReason>> = {
  * (see src/retry/retry_policy.ts) and the pool's retry budget allows.
  */
 export function forwardRequest(): Handler<AppEnv> {
-  return async function forwardRequest(c) {
-    const runtime = c.get("runtime");
-    const route = c.get("route");
-    const requestId = c.get("requestId");
-    const pool = route.pool;
-    const request = c.req.raw;
-    const headers = upstreamRequestHeaderRecord(request.headers, {
-      clientIp: c.get("peerIp"),
-      trusted: c.get("trusted"),
-      proto: runtime.proto,
-      host: request.headers.get("host") ?? "",
-      requestId,
-      via: runtime.via,
-    });
+  return function forwardRequest(c) {
+    return forwardToPool(c);
+  };
+}
 
-    const timeoutMs = runtime.config.server.timeoutMs;
-    const deadline = timeoutMs > 0 ? performance.now() + timeoutMs : undefined;
-    const retries = pool.config.retries.attempts;
-    const budget = pool.retryBudget;
-    budget?.recordRequest();
-    let body: ReadableStream<Uint8Array<ArrayBuffer>> | Uint8Array<ArrayBuffer> | null =
-      requestHasBody(request) ? request.body : null;
-    let replayable = body === null;
-    if (retries > 0 && body !== null) {
-      // Only a body of known, small size is buffered for replay; a chunked upload keeps streaming.
-      const length = Number(request.headers.get("content-length") ?? NaN);
-      if (length <= pool.config.retries.maxBufferedBodyBytes) {
-        const buffered = await replayableBody(body as ReadableStream<Uint8Array>, {
-          capBytes: pool.config.retries.maxBufferedBodyBytes,
-        });
-        body = (buffered.replayable ? buffered.bytes : buffered.body) as typeof body;
-        replayable = buffered.replayable;
-      }
+/** Variations on the client's request, for the response cache's misses, revalidations and refreshes. */
+export interface ForwardVariant {
+  /** Supplies the method, the body and the client's Accept-Encoding (default: the client's request). */
+  readonly request?: Request;
+  /** Adjusts the upstream request headers before the first attempt (conditional headers, capabilities). */
+  readonly editHeaders?: (headers: HeaderRecord) => void;
+  /** A background refresh: no client waits for it, and it is not this request's `upstream` in logs. */
+  readonly background?: boolean;
+}
+
+/** Forwards the request to its route's pool: pick, breaker, retries (see {@linkcode forwardRequest}). */
+export async function forwardToPool(c: Context<AppEnv>, variant: ForwardVariant = {}): Promise<Response> {
+  const runtime = c.get("runtime");
+  const route = c.get("route");
+  const requestId = c.get("requestId");
+  const pool = route.pool;
+  const client = c.req.raw;
+  const request = variant.request ?? client;
+  const background = variant.background ?? false;
+  const headers = upstreamRequestHeaderRecord(client.headers, {
+    clientIp: c.get("peerIp"),
+    trusted: c.get("trusted"),
+    proto: runtime.proto,
+    host: client.headers.get("host") ?? "",
+    requestId,
+    via: runtime.via,
+  });
+  variant.editHeaders?.(headers);
+
+  const timeoutMs = runtime.config.server.timeoutMs;
+  const deadline = timeoutMs > 0 ? performance.now() + timeoutMs : undefined;
+  const retries = pool.config.retries.attempts;
+  const budget = pool.retryBudget;
+  budget?.recordRequest();
+  let body: ReadableStream<Uint8Array<ArrayBuffer>> | Uint8Array<ArrayBuffer> | null = requestHasBody(request)
+    ? request.body
+    : null;
+  let replayable = body === null;
+  if (retries > 0 && body !== null) {
+    // Only a body of known, small size is buffered for replay; a chunked upload keeps streaming.
+    const length = Number(request.headers.get("content-length") ?? NaN);
+    if (length <= pool.config.retries.maxBufferedBodyBytes) {
+      const buffered = await replayableBody(body as ReadableStream<Uint8Array>, {
+        capBytes: pool.config.retries.maxBufferedBodyBytes,
+      });
+      body = (buffered.replayable ? buffered.bytes : buffered.body) as typeof body;
+      replayable = buffered.replayable;
     }
+  }
 
-    let setCookie: string | undefined;
-    let tried: Set<Upstream> | undefined;
-    let lastError: ProxyError | undefined;
-    for (let attempt = 0;; attempt++) {
-      let upstream: Upstream | undefined;
-      if (attempt === 0) {
-        const picked = pickFirst(c, pool);
-        upstream = picked.upstream;
-        setCookie = picked.setCookie;
-      } else {
-        upstream = pickAnother(pool, tried!);
-      }
-      upstream ??= pool.pickPanic(tried);
-      if (upstream === undefined) {
-        if (attempt > 0) throw lastError!;
-        throw new ProxyError("no_upstream", `pool "${pool.name}"`, pool.retryAfterMs());
-      }
-      // A half-open breaker admits a limited number of probes: reserve one. Outcomes are reported only for a
-      // reservation (a panic pick past an open breaker has none).
-      const breaker = upstream.gate instanceof CircuitBreaker && upstream.gate.reserve()
-        ? upstream.gate
-        : undefined;
+  let setCookie: string | undefined;
+  let tried: Set<Upstream> | undefined;
+  let lastError: ProxyError | undefined;
+  for (let attempt = 0;; attempt++) {
+    let upstream: Upstream | undefined;
+    if (attempt === 0) {
+      const picked = pickFirst(c, pool);
+      upstream = picked.upstream;
+      setCookie = picked.setCookie;
+    } else {
+      upstream = pickAnother(pool, tried!);
+    }
+    upstream ??= pool.pickPanic(tried);
+    if (upstream === undefined) {
+      if (attempt > 0) throw lastError!;
+      throw new ProxyError("no_upstream", `pool "${pool.name}"`, pool.retryAfterMs());
+    }
+    // A half-open breaker admits a limited number of probes: reserve one. Outcomes are reported only for a
+    // reservation (a panic pick past an open breaker has none).
+    const breaker = upstream.gate instanceof CircuitBreaker && upstream.gate.reserve()
+      ? upstream.gate
+      : undefined;
+    if (!background) {
       c.set("upstream", upstream);
       c.set("attempts", attempt + 1);
-      try {
-        const response = await pool.forwarder.forward(upstream, {
-          request,
-          body,
-          pathAndQuery: c.get("pathAndQuery"),
-          headers,
-          deadline,
-          completed: c.env?.completed,
-        });
-        if (breaker !== undefined) {
-          if (isFailure({ kind: "response", status: response.status })) breaker.recordFailure();
-          else breaker.recordSuccess();
-        }
-        response.headers.set("x-request-id", requestId);
-        if (setCookie !== undefined) response.headers.append("set-cookie", setCookie);
-        return response;
-      } catch (error) {
-        if (!(error instanceof ProxyError)) throw error;
-        if (error.kind === "client_closed") {
-          breaker?.release();
-          throw error;
-        }
-        const reason = ERROR_REASON[error.kind] ?? "reset";
-        breaker?.recordFailure();
-        lastError = error;
-        const retry = attempt < retries &&
-          isRetryable({
-            method: request.method,
-            hasIdempotencyKey: request.headers.has("idempotency-key"),
-            failure: { kind: "error", reason },
-            bodyReplayable: replayable,
-            responseStarted: false,
-          }) &&
-          budget !== undefined && budget.tryRetry();
-        if (!retry) throw error;
-        (tried ??= new Set()).add(upstream);
-        const wait = backoffMs(attempt + 1, { baseMs: pool.config.retries.backoffMs });
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      }
     }
-  };
+    try {
+      const response = await pool.forwarder.forward(upstream, {
+        request,
+        body,
+        pathAndQuery: c.get("pathAndQuery"),
+        headers,
+        deadline,
+        completed: background ? undefined : c.env?.completed,
+      });
+      if (breaker !== undefined) {
+        if (isFailure({ kind: "response", status: response.status })) breaker.recordFailure();
+        else breaker.recordSuccess();
+      }
+      response.headers.set("x-request-id", requestId);
+      // Not on cache fetches: a stored response must not carry one client's pin to every other client.
+      if (setCookie !== undefined && variant.request === undefined) {
+        response.headers.append("set-cookie", setCookie);
+      }
+      return response;
+    } catch (error) {
+      if (!(error instanceof ProxyError)) throw error;
+      if (error.kind === "client_closed") {
+        breaker?.release();
+        throw error;
+      }
+      const reason = ERROR_REASON[error.kind] ?? "reset";
+      breaker?.recordFailure();
+      lastError = error;
+      const retry = attempt < retries &&
+        isRetryable({
+          method: request.method,
+          hasIdempotencyKey: client.headers.has("idempotency-key"),
+          failure: { kind: "error", reason },
+          bodyReplayable: replayable,
+          responseStarted: false,
+        }) &&
+        budget !== undefined && budget.tryRetry();
+      if (!retry) throw error;
+      (tried ??= new Set()).add(upstream);
+      const wait = backoffMs(attempt + 1, { baseMs: pool.config.retries.backoffMs });
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
 }
 
 /** First pick: sticky cookie and consistent-hash key when the pool uses them, else a plain pick. */

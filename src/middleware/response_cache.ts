@@ -18,14 +18,13 @@ import type { CacheEntry, CacheLookup, CacheRequest, UpstreamResponse } from "..
 import { clientNotModified, NOT_MODIFIED_FIELDS } from "../cache/revalidation.ts";
 import { surrogateCapability } from "../cache/surrogate_control.ts";
 import { encodeForClient } from "../proxy/compression.ts";
-import { errorResponse, ProxyError } from "../proxy/errors.ts";
-import { upstreamRequestHeaders } from "../proxy/headers.ts";
+import { errorResponse } from "../proxy/errors.ts";
+import type { HeaderRecord } from "../proxy/headers.ts";
+import { forwardToPool } from "./forward_request.ts";
 
 type Ctx = Context<AppEnv>;
 type Revalidate = Extract<CacheLookup, { kind: "revalidate" }>;
 
-/** Seconds a client should wait before retrying when no upstream is available (as forwardRequest). */
-const NO_UPSTREAM_RETRY_AFTER_MS = 1_000;
 /** Methods that never invalidate (RFC 9111 §4.4). */
 const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 /** Upstream statuses that let stale-if-error serve the stored response (RFC 5861 §4). */
@@ -346,36 +345,20 @@ async function fetchUpstream(
   conditional: ReadonlyArray<readonly [string, string]>,
   background = false,
 ): Promise<Fetched> {
-  const runtime = c.get("runtime");
-  const route = c.get("route");
-  const requestId = c.get("requestId");
-  const pool = route.pool;
-  const upstream = pool.balancer.pick() ?? pool.pickPanic(undefined);
-  if (upstream === undefined) {
-    throw new ProxyError("no_upstream", `pool "${pool.name}"`, NO_UPSTREAM_RETRY_AFTER_MS);
-  }
-  if (!background) c.set("upstream", upstream);
-  const request = c.req.raw;
-  const headers = upstreamRequestHeaders(request.headers, {
-    clientIp: c.get("peerIp"),
-    trusted: c.get("trusted"),
-    proto: runtime.proto,
-    host: request.headers.get("host") ?? "",
-    requestId,
-    via: runtime.via,
-  });
-  headers.append("surrogate-capability", surrogateCapability(cache.http.cacheName));
-  if (conditional.length > 0) {
-    for (const name of CONDITIONALS) headers.delete(name);
-    for (const [name, value] of conditional) headers.set(name, value);
-  }
   const requestTime = cache.now();
-  const response = await pool.forwarder.forward(upstream, {
+  const response = await forwardToPool(c, {
     // A request without Accept-Encoding: the forwarder then hands back the identity body.
-    request: new Request(request.url, { method }),
-    pathAndQuery: c.get("pathAndQuery"),
-    headers,
-    completed: background ? undefined : c.env?.completed,
+    request: new Request(c.req.raw.url, { method }),
+    editHeaders(headers: HeaderRecord) {
+      const capability = surrogateCapability(cache.http.cacheName);
+      const prior = headers["surrogate-capability"];
+      headers["surrogate-capability"] = prior === undefined ? capability : `${prior}, ${capability}`;
+      if (conditional.length > 0) {
+        for (const name of CONDITIONALS) delete headers[name];
+        for (const [name, value] of conditional) headers[name] = value;
+      }
+    },
+    background,
   });
   const head: UpstreamResponse = {
     status: response.status,
