@@ -3,6 +3,7 @@ import type { AppEnv } from "./app_env.ts";
 import { forwardRequest } from "./middleware/forward_request.ts";
 import { requestContext } from "./middleware/request_context.ts";
 import { requestGuard } from "./middleware/request_guard.ts";
+import { bodyLimit, requestLimits } from "./middleware/request_limits.ts";
 import { routeMatch } from "./middleware/route_match.ts";
 import { errorResponse, ProxyError } from "./proxy/errors.ts";
 import type { RuntimeSource } from "./runtime.ts";
@@ -24,8 +25,10 @@ export function createApp(source: RuntimeSource, options: AppOptions = {}): Hono
   // 2. access log + metrics (observability)
   // 3. request limits (methods, Host, sizes)
   app.use(requestGuard());
+  app.use(requestLimits());
   // 4. route: host → path → method
   app.use(routeMatch());
+  app.use(bodyLimit()); // needs the route: routes may override limits.max_body_size
   // 5. rate limit (per route / client)
   // 6. response cache
   // 7. forward to an upstream of the route's pool

@@ -1,4 +1,5 @@
 import { type ConfigReader, describe } from "./config_reader.ts";
+import { readBodySize } from "./limits_section.ts";
 import type { PoolConfig } from "./pool_section.ts";
 
 export interface RouteMatchConfig {
@@ -17,9 +18,11 @@ export interface RouteConfig {
   readonly name: string;
   readonly match: RouteMatchConfig;
   readonly upstream: string;
+  /** Overrides `limits.max_body_size` for this route (bytes). */
+  readonly maxBodyBytes?: number;
 }
 
-export const ROUTE_KEYS = ["name", "match", "upstream"];
+export const ROUTE_KEYS = ["name", "match", "upstream", "max_body_size"];
 
 const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"];
 
@@ -69,6 +72,7 @@ export function readRoutes(
     const name = reader.string(m.name, [...p, "name"], { default: `routes[${i}]` });
     if (names.has(name)) reader.fail([...p, "name"], `duplicate route name "${name}"`);
     names.add(name);
+    const maxBodyBytes = readBodySize(m.max_body_size, reader, [...p, "max_body_size"]);
     routes.push({
       name,
       match: {
@@ -78,6 +82,7 @@ export function readRoutes(
         methods,
       },
       upstream: upstream ?? "",
+      ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
     });
   });
   return routes;

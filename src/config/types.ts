@@ -1,5 +1,6 @@
 import type { AdminConfig } from "./admin_section.ts";
 import type { CacheConfig } from "./cache_section.ts";
+import type { LimitsConfig } from "./limits_section.ts";
 import type { PoolConfig } from "./pool_section.ts";
 import type { RateLimitConfig } from "./rate_limit_section.ts";
 import type { RouteConfig } from "./routes_section.ts";
@@ -8,6 +9,7 @@ import type { ServerConfig } from "./server_section.ts";
 export type { AdminConfig } from "./admin_section.ts";
 export type { CacheConfig } from "./cache_section.ts";
 export type { HealthCheckConfig } from "./health_check_section.ts";
+export type { LimitsConfig, UnderscoreHeaders } from "./limits_section.ts";
 export type { LoadBalancerConfig } from "./load_balancer_section.ts";
 export type { BackendConfig, PoolConfig } from "./pool_section.ts";
 export type { RateLimitConfig } from "./rate_limit_section.ts";
@@ -29,4 +31,6 @@ export interface Config {
   readonly routes: readonly RouteConfig[];
   readonly rateLimit: RateLimitConfig | undefined;
   readonly cache: CacheConfig | undefined;
+  /** Request limits (always on; the section changes the defaults). */
+  readonly limits: LimitsConfig;
 }

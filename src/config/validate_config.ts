@@ -1,6 +1,7 @@
 import { readAdmin } from "./admin_section.ts";
 import { readCache } from "./cache_section.ts";
 import type { ConfigReader } from "./config_reader.ts";
+import { readLimits } from "./limits_section.ts";
 import { POOL_KEYS, type PoolConfig, readPool } from "./pool_section.ts";
 import { readRateLimit } from "./rate_limit_section.ts";
 import { readRoutes } from "./routes_section.ts";
@@ -10,7 +11,7 @@ import type { Config } from "./types.ts";
 export const DEFAULT_POOL = "default";
 
 /** Top-level sections. Pool keys at the top level configure the `default` pool. */
-const TOP_KEYS = ["server", "admin", ...POOL_KEYS, "upstreams", "routes", "rate_limit", "cache"];
+const TOP_KEYS = ["server", "admin", ...POOL_KEYS, "upstreams", "routes", "rate_limit", "cache", "limits"];
 
 /** Turns the parsed YAML into a typed `Config`, recording every problem in `reader`. */
 export function validateConfig(value: unknown, reader: ConfigReader, source: string): Config {
@@ -24,6 +25,7 @@ export function validateConfig(value: unknown, reader: ConfigReader, source: str
     routes: readRoutes(root.routes, reader, pools),
     rateLimit: readRateLimit(root.rate_limit, reader),
     cache: readCache(root.cache, reader),
+    limits: readLimits(root.limits, reader),
   };
 }
 
