@@ -5,6 +5,7 @@ import { requestContext } from "./middleware/request_context.ts";
 import { requestGuard } from "./middleware/request_guard.ts";
 import { bodyLimit, requestLimits } from "./middleware/request_limits.ts";
 import { routeMatch } from "./middleware/route_match.ts";
+import { webSocketProxy } from "./middleware/websocket.ts";
 import { errorResponse, ProxyError } from "./proxy/errors.ts";
 import type { RuntimeSource } from "./runtime.ts";
 
@@ -30,6 +31,7 @@ export function createApp(source: RuntimeSource, options: AppOptions = {}): Hono
   app.use(routeMatch());
   app.use(bodyLimit()); // needs the route: routes may override limits.max_body_size
   // 5. rate limit (per route / client)
+  app.use(webSocketProxy()); // upgrades are relayed here, never cached or sent through the forwarder
   // 6. response cache
   // 7. forward to an upstream of the route's pool
   app.all("*", forwardRequest());

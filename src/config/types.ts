@@ -5,6 +5,7 @@ import type { PoolConfig } from "./pool_section.ts";
 import type { RateLimitConfig } from "./rate_limit_section.ts";
 import type { RouteConfig } from "./routes_section.ts";
 import type { ServerConfig } from "./server_section.ts";
+import type { WebSocketConfig } from "./websocket_section.ts";
 
 export type { AdminConfig } from "./admin_section.ts";
 export type { CacheConfig } from "./cache_section.ts";
@@ -15,6 +16,7 @@ export type { BackendConfig, PoolConfig } from "./pool_section.ts";
 export type { RateLimitConfig } from "./rate_limit_section.ts";
 export type { RouteConfig, RouteMatchConfig } from "./routes_section.ts";
 export type { ServerConfig } from "./server_section.ts";
+export type { WebSocketConfig } from "./websocket_section.ts";
 
 /**
  * Validated configuration, one section per file (`*_section.ts`: type + reader). Every duration is in
@@ -33,4 +35,5 @@ export interface Config {
   readonly cache: CacheConfig | undefined;
   /** Request limits (always on; the section changes the defaults). */
   readonly limits: LimitsConfig;
+  readonly websocket: WebSocketConfig;
 }

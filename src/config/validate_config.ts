@@ -7,11 +7,22 @@ import { readRateLimit } from "./rate_limit_section.ts";
 import { readRoutes } from "./routes_section.ts";
 import { readServer } from "./server_section.ts";
 import type { Config } from "./types.ts";
+import { readWebSocket } from "./websocket_section.ts";
 
 export const DEFAULT_POOL = "default";
 
 /** Top-level sections. Pool keys at the top level configure the `default` pool. */
-const TOP_KEYS = ["server", "admin", ...POOL_KEYS, "upstreams", "routes", "rate_limit", "cache", "limits"];
+const TOP_KEYS = [
+  "server",
+  "admin",
+  ...POOL_KEYS,
+  "upstreams",
+  "routes",
+  "rate_limit",
+  "cache",
+  "limits",
+  "websocket",
+];
 
 /** Turns the parsed YAML into a typed `Config`, recording every problem in `reader`. */
 export function validateConfig(value: unknown, reader: ConfigReader, source: string): Config {
@@ -26,6 +37,7 @@ export function validateConfig(value: unknown, reader: ConfigReader, source: str
     rateLimit: readRateLimit(root.rate_limit, reader),
     cache: readCache(root.cache, reader),
     limits: readLimits(root.limits, reader),
+    websocket: readWebSocket(root.websocket, reader),
   };
 }
 
