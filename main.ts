@@ -10,6 +10,7 @@ import { ConfigError } from "./src/config/config_reader.ts";
 import { loadConfigFile, parseConfig } from "./src/config/load_config.ts";
 import type { Config } from "./src/config/types.ts";
 import { Runtime } from "./src/runtime.ts";
+import { listenOptions, redirectListenOptions, redirectToHttps } from "./src/server_options.ts";
 
 const EMBEDDED = "<embedded config.yaml>";
 
@@ -54,24 +55,28 @@ export async function main(args: readonly string[]): Promise<number> {
 
   const source = { current: new Runtime(config) };
   const app = createApp(source);
-  const { host, port } = config.server;
+  const scheme = config.server.tls ? "https" : "http";
   const server = Deno.serve({
-    hostname: host,
-    port,
+    ...listenOptions(config.server),
     onListen: ({ hostname, port }) =>
-      console.error(`proxy listening on http://${hostname}:${port} (${config.source})`),
+      console.error(`proxy listening on ${scheme}://${hostname}:${port} (${config.source})`),
     onError: (error) => {
       console.error("proxy: unhandled error while serving", error);
       return new Response("500 internal proxy error\n", { status: 500 });
     },
   }, app.fetch);
+  const redirectOptions = redirectListenOptions(config.server);
+  const redirect = redirectOptions && Deno.serve({
+    ...redirectOptions,
+    onListen: ({ hostname, port }) => console.error(`proxy redirecting http://${hostname}:${port} to HTTPS`),
+  }, redirectToHttps(server.addr.port));
 
   let stopping = false;
   const stop = async () => {
     if (stopping) Deno.exit(1); // second signal: leave now
     stopping = true;
     console.error("proxy: draining in-flight requests");
-    await server.shutdown();
+    await Promise.all([server.shutdown(), redirect?.shutdown()]);
     source.current[Symbol.dispose]();
   };
   for (const signal of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(signal, () => void stop());

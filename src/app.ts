@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "./app_env.ts";
 import { forwardRequest } from "./middleware/forward_request.ts";
+import { http2Authority } from "./middleware/http2_authority.ts";
 import { requestContext } from "./middleware/request_context.ts";
 import { requestGuard } from "./middleware/request_guard.ts";
 import { bodyLimit, requestLimits } from "./middleware/request_limits.ts";
@@ -25,6 +26,7 @@ export function createApp(source: RuntimeSource, options: AppOptions = {}): Hono
   app.use(requestContext(source));
   // 2. access log + metrics (observability)
   // 3. request limits (methods, Host, sizes)
+  app.use(http2Authority()); // before the Host check: HTTP/2 carries the host in :authority
   app.use(requestGuard());
   app.use(requestLimits());
   // 4. route: host → path → method

@@ -13,6 +13,8 @@ export class PoolRuntime implements Disposable {
   readonly upstreams: readonly Upstream[];
   readonly balancer: Balancer;
   readonly forwarder: Forwarder;
+  /** TLS client for `wss://` backends when the pool names its own CA (tls.ca); else the system roots. */
+  readonly webSocketClient: Deno.HttpClient | undefined;
 
   constructor(config: PoolConfig, forwarder: Forwarder, reuse: ReadonlyMap<string, Upstream>) {
     this.name = config.name;
@@ -23,6 +25,7 @@ export class PoolRuntime implements Disposable {
     });
     this.balancer = new RoundRobin(this.upstreams);
     this.forwarder = forwarder;
+    this.webSocketClient = config.tls ? Deno.createHttpClient({ caCerts: [config.tls.ca] }) : undefined;
   }
 
   /** Picks an available upstream, or undefined when none is. */
@@ -32,6 +35,7 @@ export class PoolRuntime implements Disposable {
 
   [Symbol.dispose](): void {
     this.forwarder[Symbol.dispose]();
+    this.webSocketClient?.close();
   }
 }
 
@@ -64,7 +68,7 @@ export class Runtime implements Disposable {
     this.config = config;
     const server = config.server;
     this.via = `1.1 ${server.name}`;
-    this.proto = options.proto ?? "http";
+    this.proto = options.proto ?? (server.tls ? "https" : "http");
     this.trustedProxies = new CidrSet(server.trustedProxies);
     const reuse = new Map<string, Upstream>();
     for (const pool of options.previous?.pools.values() ?? []) {
@@ -78,6 +82,7 @@ export class Runtime implements Disposable {
         maxResponseHeaderBytes: server.maxResponseHeaderBytes,
         via: this.via,
         compression: server.compression,
+        ...(poolConfig.tls ? { caCerts: [poolConfig.tls.ca] } : {}),
       });
       pools.set(name, new PoolRuntime(poolConfig, forwarder, reuse));
     }

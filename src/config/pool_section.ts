@@ -1,6 +1,7 @@
 import { type ConfigReader, describe } from "./config_reader.ts";
 import { type HealthCheckConfig, readHealthCheck } from "./health_check_section.ts";
 import { type LoadBalancerConfig, readLoadBalancer } from "./load_balancer_section.ts";
+import { readPemFile } from "./pem_file.ts";
 import type { ConfigPath } from "./yaml_source.ts";
 
 export interface BackendConfig {
@@ -15,10 +16,12 @@ export interface PoolConfig {
   readonly backends: readonly BackendConfig[];
   readonly loadBalancer: LoadBalancerConfig;
   readonly healthCheck: HealthCheckConfig | undefined;
+  /** Trust roots (PEM text) for this pool's https/wss backends, instead of the system store. */
+  readonly tls?: { readonly ca: string };
 }
 
 /** Keys of a pool; at the top level they apply to the `default` pool. */
-export const POOL_KEYS = ["backends", "load_balancer", "health_check"];
+export const POOL_KEYS = ["backends", "load_balancer", "health_check", "tls"];
 
 export function readPool(
   name: string,
@@ -26,11 +29,14 @@ export function readPool(
   reader: ConfigReader,
   path: ConfigPath,
 ): PoolConfig {
+  const tls = reader.mapping(section.tls, [...path, "tls"], ["ca"]);
+  const ca = tls ? readPemFile(tls.ca, reader, [...path, "tls", "ca"], "CERTIFICATE") : undefined;
   return {
     name,
     backends: readBackends(name, section.backends, reader, [...path, "backends"]),
     loadBalancer: readLoadBalancer(section.load_balancer, reader, [...path, "load_balancer"]),
     healthCheck: readHealthCheck(section.health_check, reader, [...path, "health_check"]),
+    ...(ca === undefined ? {} : { tls: { ca } }),
   };
 }
 

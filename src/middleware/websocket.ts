@@ -13,8 +13,6 @@ export interface WebSocketObserver {
 export interface WebSocketProxyOptions {
   /** Counts open relays, e.g. the metrics registry's `proxy_websockets_open` gauge. */
   observer?: WebSocketObserver;
-  /** TLS client for `wss://` upstreams of a pool (custom CA); default: the system roots. */
-  clientFor?: (poolName: string) => Deno.HttpClient | undefined;
 }
 
 /** Seconds a client should wait before retrying when no upstream is available. */
@@ -46,7 +44,7 @@ type Frame = string | ArrayBuffer;
  * `websocket.max_buffered_size` bytes wait for one side, both sides are closed with 1013.
  */
 export function webSocketProxy(options: WebSocketProxyOptions = {}): MiddlewareHandler<AppEnv> {
-  const { observer, clientFor } = options;
+  const { observer } = options;
   return async function webSocketProxy(c, next) {
     const request = c.req.raw;
     const upgrade = request.headers.get("upgrade");
@@ -88,7 +86,7 @@ export function webSocketProxy(options: WebSocketProxyOptions = {}): MiddlewareH
     const protocols = (incoming.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim())
       .filter((p) => p !== "");
     const url = upstream.id.replace(/^http/, "ws") + c.var.pathAndQuery;
-    const client = clientFor?.(pool.name);
+    const client = pool.webSocketClient;
 
     upstream.acquire();
     let upstreamSocket: WebSocket;
