@@ -18,7 +18,7 @@ const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 export function http2Authority(): MiddlewareHandler<AppEnv> {
   return async function http2Authority(c, next) {
     const raw = c.req.raw;
-    if (c.var.runtime.proto === "https" && !raw.headers.has("host")) {
+    if (c.get("runtime").proto === "https" && !raw.headers.has("host")) {
       const headers = new Headers(raw.headers);
       headers.set("host", new URL(raw.url).host);
       const method = raw.method;

@@ -13,32 +13,34 @@ import { errorResponse } from "../proxy/errors.ts";
  */
 export function requestLimits(): MiddlewareHandler<AppEnv> {
   return async function requestLimits(c, next) {
-    const limits = c.var.runtime.config.limits;
-    if (c.var.pathAndQuery.length > limits.maxUriBytes) {
-      return errorResponse(414, `request target longer than ${limits.maxUriBytes} bytes`, c.var.requestId);
+    // c.get, not c.var: Hono builds a fresh object from its Map on every `c.var` access.
+    const limits = c.get("runtime").config.limits;
+    if (c.get("pathAndQuery").length > limits.maxUriBytes) {
+      return errorResponse(414, `request target longer than ${limits.maxUriBytes} bytes`, c.get("requestId"));
     }
     const raw = c.req.raw;
     let count = 0;
     let bytes = 0;
     let underscores = false;
-    for (const [name, value] of raw.headers) {
+    // forEach, not for...of: Deno's Headers iterator costs ~8× more per request (bench/edge_middleware_bench.ts).
+    raw.headers.forEach((value, name) => {
       count++;
       bytes += name.length + value.length + 4; // "name: value\r\n"
       if (!underscores && name.includes("_")) underscores = true;
-    }
+    });
     if (count > limits.maxHeaderCount) {
-      return errorResponse(431, `more than ${limits.maxHeaderCount} header fields`, c.var.requestId);
+      return errorResponse(431, `more than ${limits.maxHeaderCount} header fields`, c.get("requestId"));
     }
     if (bytes > limits.maxHeaderBytes) {
       return errorResponse(
         431,
         `request headers larger than ${limits.maxHeaderBytes} bytes`,
-        c.var.requestId,
+        c.get("requestId"),
       );
     }
     if (underscores && limits.underscoreHeaders !== "allow") {
       if (limits.underscoreHeaders === "reject") {
-        return errorResponse(400, "header names with underscores are not accepted", c.var.requestId);
+        return errorResponse(400, "header names with underscores are not accepted", c.get("requestId"));
       }
       // An upgrade request must stay the object Deno.serve handed us (Deno.upgradeWebSocket needs it); the
       // WebSocket relay drops these names from its own upstream headers instead.
@@ -60,11 +62,11 @@ export function bodyLimit(): MiddlewareHandler<AppEnv> {
     const raw = c.req.raw;
     const method = raw.method;
     if (method === "GET" || method === "HEAD" || raw.body === null) return await next();
-    const limit = c.var.route.config?.maxBodyBytes ?? c.var.runtime.config.limits.maxBodyBytes;
+    const limit = c.get("route").config?.maxBodyBytes ?? c.get("runtime").config.limits.maxBodyBytes;
     const declared = raw.headers.get("content-length");
     if (declared !== null) {
       // Deno.serve holds the body to exactly Content-Length, so a declared length within the limit is enough.
-      if (Number(declared) > limit) return tooLarge(limit, c.var.requestId);
+      if (Number(declared) > limit) return tooLarge(limit, c.get("requestId"));
       return await next();
     }
     // Like the forwarder (RFC 9112 §6.3): no Content-Length and no Transfer-Encoding means no body.
@@ -89,7 +91,7 @@ export function bodyLimit(): MiddlewareHandler<AppEnv> {
     if (exceeded) {
       await c.res.body?.cancel().catch(() => {});
       c.res = undefined; // replace, not merge: Hono's setter would copy the old response's headers
-      c.res = tooLarge(limit, c.var.requestId);
+      c.res = tooLarge(limit, c.get("requestId"));
     }
   };
 }
@@ -100,7 +102,9 @@ function tooLarge(limit: number, requestId: string): Response {
 
 function withoutUnderscores(headers: Headers): Headers {
   const out = new Headers();
-  for (const [name, value] of headers) if (!name.includes("_")) out.append(name, value);
+  headers.forEach((value, name) => {
+    if (!name.includes("_")) out.append(name, value);
+  });
   return out;
 }
 
