@@ -4,7 +4,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../../src/app_env.ts";
 import { webSocketProxy } from "../../src/middleware/websocket.ts";
 import { poolConfig, startProxy } from "../_support/proxy.ts";
-import { rawRequest } from "../_support/raw_upstream.ts";
+import { rawRequest, startRawUpstream } from "../_support/raw_upstream.ts";
 
 interface EchoUpstream extends AsyncDisposable {
   readonly url: string;
@@ -197,6 +197,23 @@ Deno.test("an upgrade to a refused upstream port gets 502", async () => {
   const client = new TestClient(wsUrl(proxy.url, "/"));
   await assert.rejects(client.opened, /502/);
   await client.closed;
+});
+
+Deno.test("an upstream that never answers the upgrade gets the client 504 after server.first_byte_timeout", async () => {
+  const release = Promise.withResolvers<void>();
+  await using upstream = startRawUpstream(async (connection) => {
+    await connection.readHead();
+    await release.promise; // say nothing until the test ends
+  });
+  await using proxy = startProxy(poolConfig([upstream.url], "first_byte_timeout: 200ms"));
+  try {
+    const client = new TestClient(wsUrl(proxy.url, "/"));
+    await assert.rejects(client.opened, /504/);
+    await client.closed;
+    assert.equal(upstream.heads.length, 1);
+  } finally {
+    release.resolve();
+  }
 });
 
 Deno.test("1,000 messages each way arrive complete and in order", async () => {
