@@ -2,8 +2,5 @@
 const port = Number(Deno.args[0] ?? 3001);
 const name = Deno.args[1] ?? `backend ${port}`;
 const body = new TextEncoder().encode(`hello from ${name}\n`);
-Deno.serve({
-  hostname: "127.0.0.1",
-  port,
-  onListen: () => console.error(`${name} listening on 127.0.0.1:${port}`),
-}, () => new Response(body, { headers: { "content-type": "text/plain" } }));
+Deno.serve({ hostname: "127.0.0.1", port, onListen: () => console.error(`${name} listening on 127.0.0.1:${port}`) }, () =>
+  new Response(body, { headers: { "content-type": "text/plain" } }));

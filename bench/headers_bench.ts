@@ -3,8 +3,7 @@ import { downstreamResponseHeaders, upstreamRequestHeaders } from "../src/proxy/
 
 const browserRequest = new Headers({
   host: "shop.example.com",
-  "user-agent":
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36",
+  "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36",
   accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
   "accept-language": "en-US,en;q=0.9",
   "accept-encoding": "gzip, deflate, br, zstd",

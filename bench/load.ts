@@ -45,13 +45,7 @@ async function waitForPort(port: number): Promise<void> {
 
 const children: Deno.ChildProcess[] = [];
 function spawn(command: string, argv: string[]): Deno.ChildProcess {
-  const child = new Deno.Command(command, {
-    args: argv,
-    cwd: root,
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  })
+  const child = new Deno.Command(command, { args: argv, cwd: root, stdin: "null", stdout: "null", stderr: "null" })
     .spawn();
   children.push(child);
   return child;
@@ -177,18 +171,16 @@ try {
       new Date().toISOString()
     } · ${Deno.build.target} · deno ${Deno.version.deno}\n`,
   );
-  console.log(
-    "| target | req/s | p50 ms | p99 ms | errors | p50 ms @1 conn | added p50 @1 conn | ×naive | ×nginx |",
-  );
+  console.log("| target | req/s | p50 ms | p99 ms | errors | p50 ms @1 conn | added p50 @1 conn | ×naive | ×nginx |");
   console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const [name, { loaded, single }] of results) {
     const added = name === "backend (direct)" ? "-" : (single.p50Ms - direct.single.p50Ms).toFixed(3);
     console.log(
-      `| ${name} | ${loaded.rps.toFixed(0)} | ${loaded.p50Ms.toFixed(2)} | ${
-        loaded.p99Ms.toFixed(2)
-      } | ${loaded.errors} | ${single.p50Ms.toFixed(3)} | ${added} | ${
-        (loaded.rps / floor.loaded.rps).toFixed(2)
-      } | ${nginxResult ? (loaded.rps / nginxResult.loaded.rps).toFixed(2) : "-"} |`,
+      `| ${name} | ${loaded.rps.toFixed(0)} | ${loaded.p50Ms.toFixed(2)} | ${loaded.p99Ms.toFixed(2)} | ${loaded.errors} | ${
+        single.p50Ms.toFixed(3)
+      } | ${added} | ${(loaded.rps / floor.loaded.rps).toFixed(2)} | ${
+        nginxResult ? (loaded.rps / nginxResult.loaded.rps).toFixed(2) : "-"
+      } |`,
     );
   }
 } finally {

@@ -70,9 +70,7 @@ export async function startChildProxy(args: readonly string[], timeoutMs = 20_00
 }
 
 /** Runs `deno <args>` to completion and returns exit code and output. */
-export async function runDeno(
-  args: readonly string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runDeno(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: [...args],
     cwd: rootPath("."),

@@ -17,14 +17,7 @@ Deno.test("main.ts --validate exits 0 for the embedded config", async () => {
 Deno.test("main.ts --validate exits 2 and prints file:line:col for a bad config", async () => {
   const file = await tempConfig('backends:\n  - url: "localhost:3002"\n');
   try {
-    const { code, stderr } = await runDeno([
-      "run",
-      "--allow-read",
-      "main.ts",
-      "--config",
-      file,
-      "--validate",
-    ]);
+    const { code, stderr } = await runDeno(["run", "--allow-read", "main.ts", "--config", file, "--validate"]);
     assert.equal(code, 2);
     assert.equal(stderr.trim(), `${file}:2:10 backends[0].url: not an http(s) URL: "localhost:3002"`);
   } finally {
