@@ -15,6 +15,7 @@ import { BufferedLineWriter } from "./src/log/line_writer.ts";
 import { ProxyMetrics } from "./src/metrics/proxy_metrics.ts";
 import { Registry } from "./src/metrics/registry.ts";
 import { Runtime } from "./src/runtime.ts";
+import { listenOptions, redirectListenOptions, redirectToHttps } from "./src/server_options.ts";
 
 const EMBEDDED = "<embedded config.yaml>";
 
@@ -66,25 +67,29 @@ export async function main(args: readonly string[]): Promise<number> {
   const accessLog = new BufferedLineWriter();
   const app = createApp(source, { metrics, accessLog });
   await source.current.rateLimiter?.ready(); // a Redis store: connected, or given up for now (fails open)
-  const { host, port } = config.server;
+  const scheme = config.server.tls ? "https" : "http";
   const server = Deno.serve({
-    hostname: host,
-    port,
+    ...listenOptions(config.server),
     onListen: ({ hostname, port }) =>
-      console.error(`proxy listening on http://${hostname}:${port} (${config.source})`),
+      console.error(`proxy listening on ${scheme}://${hostname}:${port} (${config.source})`),
     onError: (error) => {
       console.error("proxy: unhandled error while serving", error);
       return new Response("500 internal proxy error\n", { status: 500 });
     },
   }, app.fetch);
   const admin = serveAdmin(config, createAdminApp({ source, registry, metrics }).fetch);
+  const redirectOptions = redirectListenOptions(config.server);
+  const redirect = redirectOptions && Deno.serve({
+    ...redirectOptions,
+    onListen: ({ hostname, port }) => console.error(`proxy redirecting http://${hostname}:${port} to HTTPS`),
+  }, redirectToHttps(server.addr.port));
 
   let stopped: Promise<void> | undefined;
   const stop = () => {
     if (stopped) Deno.exit(1); // second signal: leave now
     console.error("proxy: draining in-flight requests");
     stopped = (async () => {
-      await Promise.all([server.shutdown(), admin?.shutdown()]);
+      await Promise.all([server.shutdown(), admin?.shutdown(), redirect?.shutdown()]);
       await source.current[Symbol.asyncDispose]();
       await accessLog[Symbol.asyncDispose](); // the last access log lines
     })();

@@ -6,11 +6,14 @@ import { ProxyMetrics } from "./metrics/proxy_metrics.ts";
 import { Registry } from "./metrics/registry.ts";
 import { forwardRequest } from "./middleware/forward_request.ts";
 import { observe } from "./middleware/observe.ts";
+import { http2Authority } from "./middleware/http2_authority.ts";
 import { requestContext } from "./middleware/request_context.ts";
 import { rateLimit } from "./middleware/rate_limit.ts";
 import { requestGuard } from "./middleware/request_guard.ts";
 import { responseCache } from "./middleware/response_cache.ts";
+import { bodyLimit, requestLimits } from "./middleware/request_limits.ts";
 import { routeMatch } from "./middleware/route_match.ts";
+import { webSocketProxy } from "./middleware/websocket.ts";
 import { errorResponse, ProxyError } from "./proxy/errors.ts";
 import type { RuntimeSource } from "./runtime.ts";
 
@@ -39,11 +42,15 @@ export function createApp(source: RuntimeSource, options: AppOptions = {}): Hono
   // 2. access log + metrics (observability)
   app.use(observe({ metrics, log: accessLog }));
   // 3. request limits (methods, Host, sizes)
+  app.use(http2Authority()); // before the Host check: HTTP/2 carries the host in :authority
   app.use(requestGuard());
+  app.use(requestLimits());
   // 4. route: host → path → method
   app.use(routeMatch());
+  app.use(bodyLimit()); // needs the route: routes may override limits.max_body_size
   // 5. rate limit (per route / client)
   app.use(rateLimit());
+  app.use(webSocketProxy()); // upgrades are relayed here, never cached or sent through the forwarder
   // 6. response cache
   app.use(responseCache());
   // 7. forward to an upstream of the route's pool

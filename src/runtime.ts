@@ -56,7 +56,7 @@ export class Runtime implements AsyncDisposable {
     this.config = config;
     const server = config.server;
     this.via = `1.1 ${server.name}`;
-    this.proto = options.proto ?? previous?.proto ?? "http";
+    this.proto = options.proto ?? previous?.proto ?? (server.tls ? "https" : "http");
     this.log = options.log ?? previous?.log ?? stderrLog;
     this.stickySecret = previous?.stickySecret ?? crypto.getRandomValues(new Uint8Array(32));
     this.trustedProxies = new TrustedProxies(server.trustedProxies);
@@ -83,6 +83,7 @@ export class Runtime implements AsyncDisposable {
         maxResponseHeaderBytes: server.maxResponseHeaderBytes,
         via: this.via,
         compression: server.compression,
+        ...(poolConfig.tls ? { caCerts: [poolConfig.tls.ca] } : {}),
       });
       pools.set(
         name,

@@ -3,6 +3,7 @@ import { type ConfigReader, describe } from "./config_reader.ts";
 import { type HealthCheckConfig, readHealthCheck } from "./health_check_section.ts";
 import { type LoadBalancerConfig, readLoadBalancer } from "./load_balancer_section.ts";
 import { readRetries, type RetriesConfig } from "./retries_section.ts";
+import { readPemFile } from "./pem_file.ts";
 import type { ConfigPath } from "./yaml_source.ts";
 
 export interface BackendConfig {
@@ -20,10 +21,12 @@ export interface PoolConfig {
   /** Passive outlier detection; undefined when `circuit_breaker: off`. */
   readonly circuitBreaker: CircuitBreakerConfig | undefined;
   readonly retries: RetriesConfig;
+  /** Trust roots (PEM text) for this pool's https/wss backends, instead of the system store. */
+  readonly tls?: { readonly ca: string };
 }
 
 /** Keys of a pool; at the top level they apply to the `default` pool. */
-export const POOL_KEYS = ["backends", "load_balancer", "health_check", "circuit_breaker", "retries"];
+export const POOL_KEYS = ["backends", "load_balancer", "health_check", "circuit_breaker", "retries", "tls"];
 
 export function readPool(
   name: string,
@@ -31,6 +34,8 @@ export function readPool(
   reader: ConfigReader,
   path: ConfigPath,
 ): PoolConfig {
+  const tls = reader.mapping(section.tls, [...path, "tls"], ["ca"]);
+  const ca = tls ? readPemFile(tls.ca, reader, [...path, "tls", "ca"], "CERTIFICATE") : undefined;
   return {
     name,
     backends: readBackends(name, section.backends, reader, [...path, "backends"]),
@@ -38,6 +43,7 @@ export function readPool(
     healthCheck: readHealthCheck(section.health_check, reader, [...path, "health_check"]),
     circuitBreaker: readCircuitBreaker(section.circuit_breaker, reader, [...path, "circuit_breaker"]),
     retries: readRetries(section.retries, reader, [...path, "retries"]),
+    ...(ca === undefined ? {} : { tls: { ca } }),
   };
 }
 

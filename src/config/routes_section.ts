@@ -1,4 +1,5 @@
 import { type ConfigReader, describe } from "./config_reader.ts";
+import { readBodySize } from "./limits_section.ts";
 import type { PoolConfig } from "./pool_section.ts";
 import { readRouteRateLimit, type RouteRateLimitConfig } from "./rate_limit_section.ts";
 
@@ -20,9 +21,11 @@ export interface RouteConfig {
   readonly upstream: string;
   /** `off`, the route's own limits, or absent (the top-level `rate_limit` applies). */
   readonly rateLimit?: RouteRateLimitConfig | "off";
+  /** Overrides `limits.max_body_size` for this route (bytes). */
+  readonly maxBodyBytes?: number;
 }
 
-export const ROUTE_KEYS = ["name", "match", "upstream", "rate_limit"];
+export const ROUTE_KEYS = ["name", "match", "upstream", "rate_limit", "max_body_size"];
 
 const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"];
 
@@ -73,6 +76,7 @@ export function readRoutes(
     if (names.has(name)) reader.fail([...p, "name"], `duplicate route name "${name}"`);
     names.add(name);
     const rateLimit = readRouteRateLimit(m.rate_limit, reader, [...p, "rate_limit"]);
+    const maxBodyBytes = readBodySize(m.max_body_size, reader, [...p, "max_body_size"]);
     routes.push({
       name,
       match: {
@@ -83,6 +87,7 @@ export function readRoutes(
       },
       upstream: upstream ?? "",
       ...(rateLimit !== undefined && { rateLimit }),
+      ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
     });
   });
   return routes;

@@ -1,5 +1,6 @@
 import { TrustedProxies } from "../net/client_address.ts";
 import { type ConfigReader, describe } from "./config_reader.ts";
+import { readPemFile } from "./pem_file.ts";
 
 /** `server:` — the proxy listener and how it talks to upstreams. */
 export interface ServerConfig {
@@ -19,6 +20,10 @@ export interface ServerConfig {
   readonly compression: boolean;
   /** Largest upstream response header block accepted, in bytes; larger → 502. */
   readonly maxResponseHeaderBytes: number;
+  /** Serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with this certificate chain and key, PEM text. */
+  readonly tls?: { readonly cert: string; readonly key: string };
+  /** A plain-HTTP listener on this port that redirects every request to HTTPS (needs `tls`). */
+  readonly redirectHttpPort?: number;
 }
 
 export const SERVER_KEYS = [
@@ -31,6 +36,8 @@ export const SERVER_KEYS = [
   "name",
   "compression",
   "max_response_header_size",
+  "tls",
+  "redirect_http_port",
 ];
 
 export function readServer(value: unknown, reader: ConfigReader): ServerConfig {
@@ -45,6 +52,14 @@ export function readServer(value: unknown, reader: ConfigReader): ServerConfig {
   });
   const name = reader.string(m.name, [...path, "name"], { default: "proxy" });
   if (!/^[\x21-\x7e]+$/.test(name)) reader.fail([...path, "name"], "must be a single token without spaces");
+  const tls = readTls(m.tls, reader);
+  const redirectHttpPort = reader.integer(m.redirect_http_port, [...path, "redirect_http_port"], {
+    min: 0,
+    max: 65535,
+  });
+  if (redirectHttpPort !== undefined && m.tls === undefined) {
+    reader.fail([...path, "redirect_http_port"], "redirects to HTTPS, so it needs server.tls");
+  }
   return {
     host: reader.string(m.host, [...path, "host"], { default: "0.0.0.0" }),
     port: reader.integer(m.port, [...path, "port"], { default: 8080, min: 0, max: 65535 }),
@@ -65,6 +80,8 @@ export function readServer(value: unknown, reader: ConfigReader): ServerConfig {
         min: 1024,
       },
     ),
+    ...(tls ? { tls } : {}),
+    ...(redirectHttpPort === undefined ? {} : { redirectHttpPort }),
   };
 }
 
@@ -76,4 +93,13 @@ function isTrustedProxyEntry(entry: string): boolean {
   } catch {
     return false;
   }
+}
+
+function readTls(value: unknown, reader: ConfigReader): ServerConfig["tls"] {
+  const path = ["server", "tls"];
+  const m = reader.mapping(value, path, ["cert", "key"]);
+  if (!m) return undefined;
+  const cert = readPemFile(m.cert, reader, [...path, "cert"], "CERTIFICATE");
+  const key = readPemFile(m.key, reader, [...path, "key"], "PRIVATE KEY");
+  return cert !== undefined && key !== undefined ? { cert, key } : undefined;
 }

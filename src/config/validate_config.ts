@@ -2,11 +2,13 @@ import { readAccessLog } from "./access_log_section.ts";
 import { readAdmin } from "./admin_section.ts";
 import { readCache } from "./cache_section.ts";
 import type { ConfigReader } from "./config_reader.ts";
+import { readLimits } from "./limits_section.ts";
 import { POOL_KEYS, type PoolConfig, readPool } from "./pool_section.ts";
 import { readRateLimit } from "./rate_limit_section.ts";
 import { readRoutes } from "./routes_section.ts";
 import { readServer } from "./server_section.ts";
 import type { Config } from "./types.ts";
+import { readWebSocket } from "./websocket_section.ts";
 
 export const DEFAULT_POOL = "default";
 
@@ -20,6 +22,8 @@ const TOP_KEYS = [
   "rate_limit",
   "cache",
   "access_log",
+  "limits",
+  "websocket",
 ];
 
 /** Turns the parsed YAML into a typed `Config`, recording every problem in `reader`. */
@@ -35,6 +39,8 @@ export function validateConfig(value: unknown, reader: ConfigReader, source: str
     rateLimit: readRateLimit(root.rate_limit, reader),
     cache: readCache(root.cache, reader),
     accessLog: readAccessLog(root.access_log, reader),
+    limits: readLimits(root.limits, reader),
+    websocket: readWebSocket(root.websocket, reader),
   };
 }
 

@@ -35,6 +35,8 @@ export class PoolRuntime implements AsyncDisposable {
   readonly retryBudget: RetryBudget | undefined;
   readonly healthChecker: HealthChecker | undefined;
   readonly guard: EjectionGuard | undefined;
+  /** TLS client for `wss://` backends when the pool names its own CA (`tls.ca`); else the system roots. */
+  readonly webSocketClient: Deno.HttpClient | undefined;
   readonly #breakerSignature: string;
   readonly #log: RuntimeLog;
   #lastPanicLog = 0;
@@ -46,6 +48,7 @@ export class PoolRuntime implements AsyncDisposable {
     this.config = config;
     this.forwarder = forwarder;
     this.#log = log;
+    this.webSocketClient = config.tls ? Deno.createHttpClient({ caCerts: [config.tls.ca] }) : undefined;
     this.upstreams = config.backends.map((backend) => {
       const fresh = new Upstream(backend.url, { weight: backend.weight, backup: backend.backup });
       const old = reuse.get(`${config.name}\n${fresh.id}`);
@@ -180,6 +183,7 @@ export class PoolRuntime implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     this.forwarder[Symbol.dispose]();
+    this.webSocketClient?.close();
     await this.healthChecker?.[Symbol.asyncDispose]();
   }
 }

@@ -5,7 +5,7 @@ import { startProxy } from "../_support/proxy.ts";
 import { startUpstream } from "../_support/upstream.ts";
 
 /** A proxy with the cache on, plus the purge routes mounted on a bare Hono app on loopback. */
-async function setup(cache = "{ max_size: 100, ttl: 0s }") {
+function setup(cache = "{ max_size: 100, ttl: 0s }") {
   const upstream = startUpstream((request) => {
     const path = new URL(request.url).pathname;
     return new Response(path, {
