@@ -9,6 +9,7 @@ import { parseArgs, USAGE, UsageError } from "./src/cli.ts";
 import { ConfigError } from "./src/config/config_reader.ts";
 import { loadConfigFile, parseConfig } from "./src/config/load_config.ts";
 import type { Config } from "./src/config/types.ts";
+import { startLifecycle } from "./src/lifecycle/lifecycle.ts";
 import { Runtime } from "./src/runtime.ts";
 
 const EMBEDDED = "<embedded config.yaml>";
@@ -66,17 +67,12 @@ export async function main(args: readonly string[]): Promise<number> {
     },
   }, app.fetch);
 
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) Deno.exit(1); // second signal: leave now
-    stopping = true;
-    console.error("proxy: draining in-flight requests");
-    await server.shutdown();
-    await source.current[Symbol.asyncDispose]();
-  };
-  for (const signal of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(signal, () => void stop());
-  await server.finished;
-  return 0;
+  // SIGHUP / --watch-config → reload; SIGTERM / SIGINT → drain, dispose, exit 0 (see src/lifecycle/).
+  const { shutdown } = startLifecycle(source, [server], {
+    load: () => readConfig(options.config),
+    watchFile: options.watchConfig ? options.config : undefined,
+  });
+  return await shutdown.done;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,6 +1,7 @@
 import type { Config } from "./config/types.ts";
 import type { RouteConfig } from "./config/types.ts";
 import { DEFAULT_POOL } from "./config/validate_config.ts";
+import { InFlight } from "./lifecycle/in_flight.ts";
 import { CidrSet } from "./net/cidr.ts";
 import { Forwarder } from "./proxy/forward.ts";
 import { Router, type RouteSpec } from "./router/router.ts";
@@ -44,6 +45,8 @@ export class Runtime implements AsyncDisposable {
   readonly log: RuntimeLog;
   /** Process-wide random key for sticky cookies without a configured secret; kept across reloads. */
   readonly stickySecret: Uint8Array;
+  /** Requests that started on this runtime and are still in the middleware (see src/lifecycle/reloader.ts). */
+  readonly inFlight = new InFlight();
 
   constructor(config: Config, options: RuntimeOptions = {}) {
     const { previous } = options;

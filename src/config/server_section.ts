@@ -19,6 +19,8 @@ export interface ServerConfig {
   readonly compression: boolean;
   /** Largest upstream response header block accepted, in bytes; larger → 502. */
   readonly maxResponseHeaderBytes: number;
+  /** On SIGTERM/SIGINT, how long in-flight requests may take to finish before the process exits anyway. */
+  readonly shutdownTimeoutMs: number;
 }
 
 export const SERVER_KEYS = [
@@ -31,6 +33,7 @@ export const SERVER_KEYS = [
   "name",
   "compression",
   "max_response_header_size",
+  "shutdown_timeout",
 ];
 
 export function readServer(value: unknown, reader: ConfigReader): ServerConfig {
@@ -65,5 +68,9 @@ export function readServer(value: unknown, reader: ConfigReader): ServerConfig {
         min: 1024,
       },
     ),
+    shutdownTimeoutMs: reader.duration(m.shutdown_timeout, [...path, "shutdown_timeout"], {
+      default: 30_000,
+      min: 0,
+    }),
   };
 }
