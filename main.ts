@@ -14,6 +14,9 @@ import type { Config } from "./src/config/types.ts";
 import { BufferedLineWriter } from "./src/log/line_writer.ts";
 import { ProxyMetrics } from "./src/metrics/proxy_metrics.ts";
 import { Registry } from "./src/metrics/registry.ts";
+import { startLifecycle } from "./src/lifecycle/lifecycle.ts";
+import { reloadRoutes } from "./src/admin/reload_routes.ts";
+import { cachePurgeRoutes } from "./src/admin/cache_purge_routes.ts";
 import { Runtime } from "./src/runtime.ts";
 import { listenOptions, redirectListenOptions, redirectToHttps } from "./src/server_options.ts";
 
@@ -77,27 +80,30 @@ export async function main(args: readonly string[]): Promise<number> {
       return new Response("500 internal proxy error\n", { status: 500 });
     },
   }, app.fetch);
-  const admin = serveAdmin(config, createAdminApp({ source, registry, metrics }).fetch);
+  const adminApp = createAdminApp({ source, registry, metrics });
+  const admin = serveAdmin(config, adminApp.fetch);
   const redirectOptions = redirectListenOptions(config.server);
   const redirect = redirectOptions && Deno.serve({
     ...redirectOptions,
     onListen: ({ hostname, port }) => console.error(`proxy redirecting http://${hostname}:${port} to HTTPS`),
   }, redirectToHttps(server.addr.port));
 
-  let stopped: Promise<void> | undefined;
-  const stop = () => {
-    if (stopped) Deno.exit(1); // second signal: leave now
-    console.error("proxy: draining in-flight requests");
-    stopped = (async () => {
-      await Promise.all([server.shutdown(), admin?.shutdown(), redirect?.shutdown()]);
-      await source.current[Symbol.asyncDispose]();
-      await accessLog[Symbol.asyncDispose](); // the last access log lines
-    })();
-  };
-  for (const signal of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(signal, stop);
-  await server.finished;
-  await stopped;
-  return 0;
+  // SIGHUP / --watch-config → reload; SIGTERM / SIGINT → drain, dispose, exit 0 (see src/lifecycle/).
+  const { reloader, shutdown } = startLifecycle(source, [server], {
+    load: () => readConfig(options.config),
+    watchFile: options.watchConfig ? options.config : undefined,
+    onReload: (result) => {
+      metrics.configReloaded(result.ok ? "success" : "failure");
+      const current = source.current.config;
+      metrics.setFeatures({ cache: current.cache !== undefined, rateLimit: current.rateLimit !== undefined });
+    },
+    afterStop: () => accessLog[Symbol.asyncDispose](), // the last access log lines
+  });
+  adminApp.route("/", reloadRoutes(reloader));
+  adminApp.route("/", cachePurgeRoutes(source));
+  if (admin) shutdown.track(admin);
+  if (redirect) shutdown.track(redirect);
+  return await shutdown.done;
 }
 
 /**

@@ -2,6 +2,8 @@
 export interface CliOptions {
   readonly config: string | undefined;
   readonly validate: boolean;
+  /** Reload when the config file changes (needs --config and --allow-read). */
+  readonly watchConfig: boolean;
   readonly help: boolean;
   readonly version: boolean;
 }
@@ -10,19 +12,22 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-export const USAGE = `Usage: proxy [--config FILE] [--validate] [--help] [--version]
+export const USAGE = `Usage: proxy [--config FILE] [--watch-config] [--validate] [--help] [--version]
 
   --config FILE, -config FILE   read the configuration from FILE (needs --allow-read);
                                 without it the config.yaml embedded at build time is used
+  --watch-config                reload when FILE changes (as on SIGHUP)
   --validate                    check the configuration and exit: 0 when valid, 2 when not
   --version                     print the version and exit
   --help                        print this help and exit
 
-Signals: SIGTERM/SIGINT drain in-flight requests and exit.`;
+Signals: SIGHUP reloads the configuration (an invalid one is reported and ignored);
+SIGTERM/SIGINT stop accepting, drain in-flight requests (server.shutdown_timeout) and exit 0;
+a second SIGTERM/SIGINT exits at once.`;
 
 export function parseArgs(args: readonly string[]): CliOptions {
   let config: string | undefined;
-  let validate = false, help = false, version = false;
+  let validate = false, watchConfig = false, help = false, version = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const [flag, inline] = arg.startsWith("--") && arg.includes("=")
@@ -40,6 +45,9 @@ export function parseArgs(args: readonly string[]): CliOptions {
       case "--validate":
         validate = true;
         break;
+      case "--watch-config":
+        watchConfig = true;
+        break;
       case "--help":
       case "-h":
         help = true;
@@ -52,5 +60,6 @@ export function parseArgs(args: readonly string[]): CliOptions {
         throw new UsageError(`unknown argument: ${arg}`);
     }
   }
-  return { config, validate, help, version };
+  if (watchConfig && config === undefined) throw new UsageError("--watch-config needs --config FILE");
+  return { config, validate, watchConfig, help, version };
 }

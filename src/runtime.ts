@@ -3,6 +3,7 @@ import type { RouteConfig } from "./config/types.ts";
 import { CacheRuntime } from "./cache/cache_runtime.ts";
 import { DEFAULT_POOL } from "./config/validate_config.ts";
 import { TrustedProxies } from "./net/client_address.ts";
+import { InFlight } from "./lifecycle/in_flight.ts";
 import { Forwarder } from "./proxy/forward.ts";
 import { RateLimiter } from "./ratelimit/rate_limiter.ts";
 import { Router, type RouteSpec } from "./router/router.ts";
@@ -50,6 +51,8 @@ export class Runtime implements AsyncDisposable {
   readonly stickySecret: Uint8Array;
   /** Response cache (undefined when `cache:` is absent); taken over from `previous` when unchanged. */
   readonly cache: CacheRuntime | undefined;
+  /** Requests that started on this runtime and are still in the middleware (see src/lifecycle/reloader.ts). */
+  readonly inFlight = new InFlight();
 
   constructor(config: Config, options: RuntimeOptions = {}) {
     const { previous } = options;

@@ -24,6 +24,8 @@ export interface ServerConfig {
   readonly tls?: { readonly cert: string; readonly key: string };
   /** A plain-HTTP listener on this port that redirects every request to HTTPS (needs `tls`). */
   readonly redirectHttpPort?: number;
+  /** On SIGTERM/SIGINT, how long in-flight requests may take to finish before the process exits anyway. */
+  readonly shutdownTimeoutMs: number;
 }
 
 export const SERVER_KEYS = [
@@ -38,6 +40,7 @@ export const SERVER_KEYS = [
   "max_response_header_size",
   "tls",
   "redirect_http_port",
+  "shutdown_timeout",
 ];
 
 export function readServer(value: unknown, reader: ConfigReader): ServerConfig {
@@ -82,6 +85,10 @@ export function readServer(value: unknown, reader: ConfigReader): ServerConfig {
     ),
     ...(tls ? { tls } : {}),
     ...(redirectHttpPort === undefined ? {} : { redirectHttpPort }),
+    shutdownTimeoutMs: reader.duration(m.shutdown_timeout, [...path, "shutdown_timeout"], {
+      default: 30_000,
+      min: 0,
+    }),
   };
 }
 

@@ -21,6 +21,11 @@ export function requestContext(source: RuntimeSource): MiddlewareHandler<AppEnv>
     c.set("requestId", offered !== null && VALID_ID.test(offered) ? offered : crypto.randomUUID());
     const url = c.req.url;
     c.set("pathAndQuery", url.slice(url.indexOf("/", url.indexOf("//") + 2)));
-    await next();
+    runtime.inFlight.enter(); // a reload waits for these before disposing this runtime
+    try {
+      await next();
+    } finally {
+      runtime.inFlight.leave();
+    }
   };
 }

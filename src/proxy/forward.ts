@@ -81,6 +81,7 @@ export class Forwarder implements Disposable {
   readonly #via: string;
   readonly #compression: boolean;
   readonly #observeLatency: boolean;
+  #active = 0;
 
   constructor(options: ForwarderOptions) {
     const { firstByteTimeoutMs, bodyTimeoutMs = 0, caCerts } = options;
@@ -97,6 +98,11 @@ export class Forwarder implements Disposable {
     this.#via = options.via;
     this.#compression = options.compression;
     this.#observeLatency = options.observeLatency ?? false;
+  }
+
+  /** Exchanges not yet ended (response bodies still streaming included): a reload disposes us only at 0. */
+  get active(): number {
+    return this.#active;
   }
 
   /** Forwards and returns the client response; throws ProxyError when no response head could be had. */
@@ -136,6 +142,7 @@ export class Forwarder implements Disposable {
     const end = (finalStatus: number, outcome: ExchangeEnd["outcome"]) => {
       if (ended) return;
       ended = true;
+      this.#active--;
       sweeper.untrack(deadline);
       upstream.release();
       input.onEnd?.({ upstream, status: finalStatus, durationMs: performance.now() - started, outcome });
@@ -147,6 +154,7 @@ export class Forwarder implements Disposable {
     else headers["accept-encoding"] = "identity";
     const body = input.body !== undefined ? input.body : requestHasBody(request) ? request.body : null;
     upstream.acquire();
+    this.#active++;
 
     let response: Response;
     try {

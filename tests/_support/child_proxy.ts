@@ -5,6 +5,10 @@ const ROOT = new URL("../../", import.meta.url);
 export interface ChildProxy extends AsyncDisposable {
   readonly port: number;
   readonly url: string;
+  /** The child's process id (for signals beyond `stop`). */
+  readonly pid: number;
+  /** Waits for the exit code without sending a signal. */
+  exited(): Promise<number>;
   /** Everything the child wrote to stderr so far. */
   readonly stderr: () => string;
   /** Sends a signal and waits for the exit code. */
@@ -61,6 +65,12 @@ export async function startChildProxy(args: readonly string[], timeoutMs = 20_00
   return {
     port,
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid,
+    async exited() {
+      const status = await child.status;
+      await pump;
+      return status.code;
+    },
     stderr: () => text,
     stop,
     async [Symbol.asyncDispose]() {
