@@ -1,6 +1,7 @@
 import type { Context, Handler } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import { readCookie } from "../balancer/read_cookie.ts";
+import { forwardedClient } from "../net/forwarded_client.ts";
 import type { StickyPick } from "../balancer/sticky.ts";
 import { CircuitBreaker } from "../breaker/circuit_breaker.ts";
 import { isFailure, type UpstreamErrorReason } from "../breaker/is_failure.ts";
@@ -138,7 +139,14 @@ function pickFirst(
   if (cookieName === undefined && !needsKey) return { upstream: balancer.pick(), setCookie: undefined };
   const request = c.req.raw;
   const key = needsKey
-    ? balancer.keyFor({ clientIp: c.var.peerIp, headers: request.headers, path: pathOf(c.var.pathAndQuery) })
+    ? balancer.keyFor({
+      // Behind trusted proxies every request comes from a proxy: hash the client they forward for.
+      clientIp: c.var.trusted && balancer.hashKey === "client_ip"
+        ? forwardedClient(c.var.peerIp, request.headers.get("x-forwarded-for"), c.var.runtime.trustedProxies)
+        : c.var.peerIp,
+      headers: request.headers,
+      path: pathOf(c.var.pathAndQuery),
+    })
     : undefined;
   const context = key === undefined ? undefined : { key };
   if (cookieName === undefined) return { upstream: balancer.pick(context), setCookie: undefined };

@@ -53,3 +53,30 @@ Deno.test("consistent_hash by path sends repeated paths to the same upstream", a
   }
   assert.ok(new Set(where.values()).size >= 2, "thirty paths use more than one upstream");
 });
+
+Deno.test("consistent_hash by client_ip hashes the forwarded client behind a trusted proxy, not the proxy", async () => {
+  const config = (trusted: string) => (backends: string) =>
+    `server: { port: 0, trusted_proxies: ["${trusted}"] }\nbackends:\n${backends}\n` +
+    "load_balancer: { algorithm: consistent_hash, hash_key: client_ip }\n";
+  {
+    // The test client (127.0.0.1) is the trusted proxy: each forwarded client has its own place on the ring.
+    await using cluster = startCluster(config("127.0.0.1"));
+    const where = new Map<string, string>();
+    for (let i = 0; i < 60; i++) {
+      const client = `198.51.100.${i}`;
+      const { name } = await hit(cluster.proxy, "/", { "x-forwarded-for": client });
+      where.set(client, name);
+      assert.equal((await hit(cluster.proxy, "/", { "x-forwarded-for": `6.6.6.6, ${client}` })).name, name);
+    }
+    assert.equal(new Set(where.values()).size, 3, "sixty clients spread over all three upstreams");
+  }
+  {
+    // An untrusted peer's X-Forwarded-For is ignored: every request hashes 127.0.0.1.
+    await using cluster = startCluster(config("10.0.0.0/8"));
+    const names = new Set<string>();
+    for (let i = 0; i < 30; i++) {
+      names.add((await hit(cluster.proxy, "/", { "x-forwarded-for": `198.51.100.${i}` })).name);
+    }
+    assert.equal(names.size, 1);
+  }
+});
