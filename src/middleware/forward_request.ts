@@ -72,6 +72,10 @@ export function forwardRequest(): Handler<AppEnv> {
         setCookie = picked.setCookie;
       } else {
         upstream = pickAnother(pool, tried!);
+        // Sticky: pin the client to the upstream that serves it, not to the one that just failed.
+        if (upstream !== undefined && pool.balancer.stickyCookieName !== undefined) {
+          setCookie = pool.balancer.setCookieFor(upstream);
+        }
       }
       upstream ??= pool.pickPanic(tried);
       if (upstream === undefined) {

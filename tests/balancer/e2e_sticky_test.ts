@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { BALANCER_ALGORITHMS } from "../../src/balancer/create_balancer.ts";
+import { startRawUpstream } from "../_support/raw_upstream.ts";
 import { hit, type Name, startCluster } from "./_e2e.ts";
 
 const SECRET = "sticky-test-secret-0123456789";
@@ -74,3 +75,27 @@ for (const algorithm of BALANCER_ALGORITHMS) {
     }
   });
 }
+
+Deno.test("sticky pins a client to the upstream a retry reached, not to the one that failed", async () => {
+  // The first backend accepts connections and closes them at once (a retryable reset).
+  await using broken = startRawUpstream(async (connection) => {
+    await connection.readHead();
+    connection.close();
+  });
+  await using cluster = startCluster((backends) =>
+    `server: { port: 0 }\nbackends:\n  - "${broken.url}"\n${backends}\n` +
+    `load_balancer: { algorithm: round_robin, sticky: { cookie: sid, secret: "${SECRET}" } }\n` +
+    "retries: { attempts: 2, backoff: 0ms }\ncircuit_breaker: off\n"
+  );
+  // Round robin starts at the first backend, the broken one; the retry goes to a.
+  const first = await hit(cluster.proxy);
+  assert.equal(first.name, "a");
+  assert.equal(broken.accepted(), 1);
+  const token = tokenOf(first.headers.get("set-cookie"));
+  for (let i = 0; i < 5; i++) {
+    const next = await hit(cluster.proxy, "/", { cookie: `sid=${token}` });
+    assert.equal(next.name, "a");
+    assert.equal(next.headers.get("set-cookie"), null, "the pin names a: nothing to fix");
+  }
+  assert.equal(broken.accepted(), 1, "the pinned client never went back to the broken upstream");
+});
