@@ -80,3 +80,20 @@ Deno.test("consistent_hash by client_ip hashes the forwarded client behind a tru
     assert.equal(names.size, 1);
   }
 });
+
+Deno.test("consistent_hash by cookie follows the session cookie and still serves requests without it", async () => {
+  await using cluster = startCluster((backends) =>
+    `server: { port: 0 }\nbackends:\n${backends}\nload_balancer: { algorithm: consistent_hash, hash_key: "cookie:session" }\n`
+  );
+  const where = new Map<string, string>();
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 40; i++) {
+      const { name } = await hit(cluster.proxy, "/", { cookie: `theme=dark; session=s${i}` });
+      assert.equal(where.get(`s${i}`) ?? name, name, `session s${i} moved`);
+      where.set(`s${i}`, name);
+    }
+  }
+  assert.ok(new Set(where.values()).size >= 2, "forty sessions use more than one upstream");
+  const keyless = await hit(cluster.proxy, "/", { cookie: "theme=dark" });
+  assert.equal(keyless.status, 200);
+});
