@@ -83,11 +83,19 @@ function readSticky(value: unknown, reader: ConfigReader, path: ConfigPath): Sti
   });
   const secure = reader.boolean(m.secure, [...path, "secure"], sameSite === "None");
   if (sameSite === "None" && !secure) reader.fail([...path, "secure"], "must be true when same_site is None");
+  const cookiePath = reader.string(m.path, [...path, "path"], { default: "/" });
+  // RFC 6265 §4.1.1 path-value: any CHAR except CTLs or ";" (the Sticky constructor rejects others).
+  if (!/^\/[\x20-\x3a\x3c-\x7e]*$/.test(cookiePath)) {
+    reader.fail(
+      [...path, "path"],
+      `must start with "/" and hold no ";" or control characters, got ${describe(cookiePath)}`,
+    );
+  }
   return {
     cookie,
     ttlMs: reader.duration(m.ttl, [...path, "ttl"], { min: 1000 }),
     secret: secret !== undefined && secret.length >= 16 ? secret : undefined,
-    path: reader.string(m.path, [...path, "path"], { default: "/" }),
+    path: cookiePath,
     secure,
     sameSite,
   };

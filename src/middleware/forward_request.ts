@@ -1,6 +1,7 @@
 import type { Context, Handler } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import { readCookie } from "../balancer/read_cookie.ts";
+import { clientAddress } from "../net/client_address.ts";
 import type { StickyPick } from "../balancer/sticky.ts";
 import { CircuitBreaker } from "../breaker/circuit_breaker.ts";
 import { isFailure, type UpstreamErrorReason } from "../breaker/is_failure.ts";
@@ -93,6 +94,10 @@ export async function forwardToPool(c: Context<AppEnv>, variant: ForwardVariant 
       setCookie = picked.setCookie;
     } else {
       upstream = pickAnother(pool, tried!);
+      // Sticky: pin the client to the upstream that serves it, not to the one that just failed.
+      if (upstream !== undefined && pool.balancer.stickyCookieName !== undefined) {
+        setCookie = pool.balancer.setCookieFor(upstream);
+      }
     }
     upstream ??= pool.pickPanic(tried);
     if (upstream === undefined) {
@@ -165,7 +170,14 @@ function pickFirst(
   const request = c.req.raw;
   const key = needsKey
     ? balancer.keyFor({
-      clientIp: c.get("peerIp"),
+      // Behind trusted proxies every request comes from a proxy: hash the client they forward for.
+      clientIp: c.get("trusted") && balancer.hashKey === "client_ip"
+        ? clientAddress({
+          peer: c.get("peerIp"),
+          xForwardedFor: request.headers.get("x-forwarded-for"),
+          trusted: c.get("runtime").trustedProxies,
+        })
+        : c.get("peerIp"),
       headers: request.headers,
       path: pathOf(c.get("pathAndQuery")),
     })

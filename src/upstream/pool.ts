@@ -85,6 +85,11 @@ export class Pool implements Balancer {
     return this.#sticky?.cookieName;
   }
 
+  /** The Set-Cookie value pinning a client to `upstream`; undefined when affinity is off. */
+  setCookieFor(upstream: Upstream): string | undefined {
+    return this.#sticky?.setCookieFor(upstream);
+  }
+
   /**
    * Like {@linkcode pick} but honouring a sticky cookie value; `setCookie` is the Set-Cookie header
    * value to add to the response when the client was (re-)pinned. Without sticky options this is `pick`.

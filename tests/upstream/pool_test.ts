@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Pool } from "../../src/upstream/pool.ts";
 import { readCookie } from "../../src/balancer/read_cookie.ts";
-import { port, seededRandom, tally, upstreams } from "./_support.ts";
+import { port, seededRandom, tally, upstreams } from "../balancer/_support.ts";
 import type { BalancerAlgorithm } from "../../src/balancer/balancer.ts";
 import { BALANCER_ALGORITHMS } from "../../src/balancer/create_balancer.ts";
 
