@@ -3,7 +3,10 @@
  *   backend direct · naive Deno fetch forwarder (the floor) · this proxy · nginx (when installed)
  * Prints requests/s, p50 and p99 at 32 connections, p50 at 1 connection, and the ratios.
  *
- *   deno task load [--duration 10] [--connections 32] [--accept-encoding gzip] [--proxy-config FILE]
+ *   deno task load [--duration 10] [--connections 32] [--rounds 3] [--accept-encoding gzip] [--proxy-config FILE]
+ *
+ * Targets are measured in alternating rounds (drift on a shared machine hits all of them alike); the table shows
+ * medians, and CPU µs per request of each Deno process (from /proc; the number least disturbed by other load).
  *
  * Everything listens on 127.0.0.1 and is stopped (by PID) before the script exits.
  */
@@ -11,6 +14,7 @@ const root = new URL("../", import.meta.url).pathname;
 const args = parseFlags(Deno.args);
 const duration = Number(args.duration ?? 10);
 const connections = Number(args.connections ?? 32);
+const rounds = Number(args.rounds ?? 3);
 const extraHeader = args["accept-encoding"] ? ["-H", `Accept-Encoding: ${args["accept-encoding"]}`] : [];
 
 function parseFlags(list: string[]): Record<string, string> {
@@ -44,6 +48,20 @@ async function waitForPort(port: number): Promise<void> {
 }
 
 const children: Deno.ChildProcess[] = [];
+/** CPU time (user + system) of a process in ms, from /proc (Linux); undefined elsewhere. */
+function cpuMs(pid: number): number | undefined {
+  try {
+    const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms (CLK_TCK 100)
+  } catch {
+    return undefined;
+  }
+}
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
 function spawn(command: string, argv: string[]): Deno.ChildProcess {
   const child = new Deno.Command(command, {
     args: argv,
@@ -69,6 +87,7 @@ async function which(name: string): Promise<string | undefined> {
 
 interface WrkResult {
   rps: number;
+  requests: number;
   p50Ms: number;
   p99Ms: number;
   errors: number;
@@ -89,11 +108,12 @@ async function wrk(url: string, conns: number, seconds: number): Promise<WrkResu
   }).output();
   const text = new TextDecoder().decode(output.stdout);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? NaN);
+  const requests = Number(/(\d+) requests in/.exec(text)?.[1] ?? NaN);
   const p50 = toMs(/\s50%\s+(\S+)/.exec(text)?.[1] ?? "");
   const p99 = toMs(/\s99%\s+(\S+)/.exec(text)?.[1] ?? "");
   const errors = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0) +
     [...text.matchAll(/(connect|read|write|timeout) (\d+)/g)].reduce((sum, m) => sum + Number(m[2]), 0);
-  return { rps, p50Ms: p50, p99Ms: p99, errors };
+  return { rps, requests, p50Ms: p50, p99Ms: p99, errors };
 }
 
 if (!(await which("wrk"))) {
@@ -102,12 +122,12 @@ if (!(await which("wrk"))) {
 }
 const deno = Deno.execPath();
 const backendPort = freePort();
-spawn(deno, ["run", "--allow-net", "bench/backend.ts", String(backendPort)]);
+const backendPid = spawn(deno, ["run", "--allow-net", "bench/backend.ts", String(backendPort)]).pid;
 await waitForPort(backendPort);
 const backend = `http://127.0.0.1:${backendPort}`;
 
 const naivePort = freePort();
-spawn(deno, ["run", "--allow-net", "bench/naive_forwarder.ts", String(naivePort), backend]);
+const naivePid = spawn(deno, ["run", "--allow-net", "bench/naive_forwarder.ts", String(naivePort), backend]).pid;
 
 const proxyPort = freePort();
 const configFile = await Deno.makeTempFile({ suffix: ".yaml" });
@@ -120,12 +140,12 @@ await Deno.writeTextFile(
     )
     : `server: { host: 127.0.0.1, port: ${proxyPort} }\nbackends:\n  - url: "${backend}"\n`,
 );
-spawn(deno, ["run", "--allow-net", "--allow-read", "main.ts", "--config", configFile]);
+const proxyPid = spawn(deno, ["run", "--allow-net", "--allow-read", "main.ts", "--config", configFile]).pid;
 
-const targets: [string, string][] = [
-  ["backend (direct)", backend],
-  ["naive fetch forwarder", `http://127.0.0.1:${naivePort}`],
-  ["proxy", `http://127.0.0.1:${proxyPort}`],
+const targets: [string, string, number | undefined][] = [
+  ["backend (direct)", backend, backendPid],
+  ["naive fetch forwarder", `http://127.0.0.1:${naivePort}`, naivePid],
+  ["proxy", `http://127.0.0.1:${proxyPort}`, proxyPid],
 ];
 
 const nginx = await which("nginx");
@@ -157,38 +177,63 @@ http {
 `,
   );
   spawn(nginx, ["-p", nginxDir, "-c", `${nginxDir}/nginx.conf`]);
-  targets.push(["nginx (proxy_pass, 1 worker)", `http://127.0.0.1:${nginxPort}`]);
+  targets.push(["nginx (proxy_pass, 1 worker)", `http://127.0.0.1:${nginxPort}`, undefined]);
 }
 
 try {
   for (const [, url] of targets) await waitForPort(Number(new URL(url).port));
-  const results = new Map<string, { loaded: WrkResult; single: WrkResult }>();
-  for (const [name, url] of targets) {
-    await wrk(url, connections, 2); // warm-up (JIT, connection pools)
-    const loaded = await wrk(url, connections, duration);
-    const single = await wrk(url, 1, Math.max(3, Math.round(duration / 2)));
-    results.set(name, { loaded, single });
+  interface Sample {
+    loaded: WrkResult[];
+    single: WrkResult[];
+    cpuUsPerRequest: number[];
   }
-  const floor = results.get("naive fetch forwarder")!;
-  const direct = results.get("backend (direct)")!;
-  const nginxResult = [...results.entries()].find(([name]) => name.startsWith("nginx"))?.[1];
+  const results = new Map<string, Sample>(targets.map(([name]) => [name, { loaded: [], single: [], cpuUsPerRequest: [] }]));
+  for (const [, url] of targets) await wrk(url, connections, 2); // warm-up (JIT, connection pools)
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, url, pid] of targets) {
+      const sample = results.get(name)!;
+      const before = pid === undefined ? undefined : cpuMs(pid);
+      const loaded = await wrk(url, connections, duration);
+      const after = pid === undefined ? undefined : cpuMs(pid);
+      sample.loaded.push(loaded);
+      if (before !== undefined && after !== undefined) {
+        sample.cpuUsPerRequest.push(((after - before) * 1000) / loaded.requests);
+      }
+      sample.single.push(await wrk(url, 1, Math.max(2, Math.round(duration / 3))));
+    }
+  }
+  const summary = new Map(
+    [...results].map(([name, sample]) => [name, {
+      rps: median(sample.loaded.map((r) => r.rps)),
+      p50Ms: median(sample.loaded.map((r) => r.p50Ms)),
+      p99Ms: median(sample.loaded.map((r) => r.p99Ms)),
+      errors: sample.loaded.reduce((sum, r) => sum + r.errors, 0),
+      singleP50Ms: median(sample.single.map((r) => r.p50Ms)),
+      cpu: sample.cpuUsPerRequest.length ? median(sample.cpuUsPerRequest) : undefined,
+    }]),
+  );
+  const floor = summary.get("naive fetch forwarder")!;
+  const direct = summary.get("backend (direct)")!;
+  const nginxResult = [...summary.entries()].find(([name]) => name.startsWith("nginx"))?.[1];
   console.log(
-    `\nwrk -t1 -c${connections} -d${duration}s${extraHeader.length ? ` ${extraHeader.join(" ")}` : ""} · ${
-      new Date().toISOString()
-    } · ${Deno.build.target} · deno ${Deno.version.deno}\n`,
+    `\nwrk -t1 -c${connections} -d${duration}s × ${rounds} rounds, medians${
+      extraHeader.length ? ` · ${extraHeader.join(" ")}` : ""
+    } · ${new Date().toISOString()} · ${Deno.build.target} · deno ${Deno.version.deno} · load avg ${
+      Deno.loadavg().map((n) => n.toFixed(2)).join(" ")
+    }\n`,
   );
   console.log(
-    "| target | req/s | p50 ms | p99 ms | errors | p50 ms @1 conn | added p50 @1 conn | ×naive | ×nginx |",
+    "| target | req/s | p50 ms | p99 ms | errors | CPU µs/req | p50 ms @1 conn | added p50 @1 conn | ×naive | ×nginx |",
   );
-  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-  for (const [name, { loaded, single }] of results) {
-    const added = name === "backend (direct)" ? "-" : (single.p50Ms - direct.single.p50Ms).toFixed(3);
+  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  for (const [name, r] of summary) {
+    const added = name === "backend (direct)" ? "-" : (r.singleP50Ms - direct.singleP50Ms).toFixed(3);
     console.log(
-      `| ${name} | ${loaded.rps.toFixed(0)} | ${loaded.p50Ms.toFixed(2)} | ${
-        loaded.p99Ms.toFixed(2)
-      } | ${loaded.errors} | ${single.p50Ms.toFixed(3)} | ${added} | ${
-        (loaded.rps / floor.loaded.rps).toFixed(2)
-      } | ${nginxResult ? (loaded.rps / nginxResult.loaded.rps).toFixed(2) : "-"} |`,
+      `| ${name} | ${r.rps.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.errors} | ${
+        r.cpu === undefined ? "-" : r.cpu.toFixed(0)
+      } | ${r.singleP50Ms.toFixed(3)} | ${added} | ${(r.rps / floor.rps).toFixed(2)} | ${
+        nginxResult ? (r.rps / nginxResult.rps).toFixed(2) : "-"
+      } |`,
     );
   }
 } finally {
