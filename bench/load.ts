@@ -127,7 +127,8 @@ await waitForPort(backendPort);
 const backend = `http://127.0.0.1:${backendPort}`;
 
 const naivePort = freePort();
-const naivePid = spawn(deno, ["run", "--allow-net", "bench/naive_forwarder.ts", String(naivePort), backend]).pid;
+const naivePid =
+  spawn(deno, ["run", "--allow-net", "bench/naive_forwarder.ts", String(naivePort), backend]).pid;
 
 const proxyPort = freePort();
 const configFile = await Deno.makeTempFile({ suffix: ".yaml" });
@@ -187,7 +188,9 @@ try {
     single: WrkResult[];
     cpuUsPerRequest: number[];
   }
-  const results = new Map<string, Sample>(targets.map(([name]) => [name, { loaded: [], single: [], cpuUsPerRequest: [] }]));
+  const results = new Map<string, Sample>(
+    targets.map(([name]) => [name, { loaded: [], single: [], cpuUsPerRequest: [] }]),
+  );
   for (const [, url] of targets) await wrk(url, connections, 2); // warm-up (JIT, connection pools)
   for (let round = 0; round < rounds; round++) {
     for (const [name, url, pid] of targets) {
