@@ -48,10 +48,20 @@ async function waitForPort(port: number): Promise<void> {
 }
 
 const children: Deno.ChildProcess[] = [];
-/** CPU time (user + system) of a process in ms, from /proc (Linux); undefined elsewhere. */
-function cpuMs(pid: number): number | undefined {
+/**
+ * CPU time (user + system) of a process in ms, from /proc (Linux); undefined elsewhere. Read through `cat`:
+ * Deno 2.9 grants reads under /proc only with --allow-all.
+ */
+async function cpuMs(pid: number): Promise<number | undefined> {
   try {
-    const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
+    const output = await new Deno.Command("cat", {
+      args: [`/proc/${pid}/stat`],
+      stdout: "piped",
+      stderr: "null",
+    })
+      .output();
+    const fields = new TextDecoder().decode(output.stdout).split(") ")[1]?.split(" ");
+    if (!fields) return undefined;
     return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms (CLK_TCK 100)
   } catch {
     return undefined;
@@ -195,9 +205,9 @@ try {
   for (let round = 0; round < rounds; round++) {
     for (const [name, url, pid] of targets) {
       const sample = results.get(name)!;
-      const before = pid === undefined ? undefined : cpuMs(pid);
+      const before = pid === undefined ? undefined : await cpuMs(pid);
       const loaded = await wrk(url, connections, duration);
-      const after = pid === undefined ? undefined : cpuMs(pid);
+      const after = pid === undefined ? undefined : await cpuMs(pid);
       sample.loaded.push(loaded);
       if (before !== undefined && after !== undefined) {
         sample.cpuUsPerRequest.push(((after - before) * 1000) / loaded.requests);
