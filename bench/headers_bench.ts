@@ -1,5 +1,5 @@
 /** Cost of rewriting request and response headers for one proxied exchange. */
-import { downstreamResponseHeaders, upstreamRequestHeaders } from "../src/proxy/headers.ts";
+import { scanResponseHeaders, upstreamRequestHeaderRecord } from "../src/proxy/headers.ts";
 
 const browserRequest = new Headers({
   host: "shop.example.com",
@@ -33,13 +33,13 @@ const facts = {
 };
 
 Deno.bench("request headers: browser-like request (9 fields)", { group: "request" }, () => {
-  upstreamRequestHeaders(browserRequest, facts);
+  upstreamRequestHeaderRecord(browserRequest, facts);
 });
 Deno.bench("request headers: wrk request (Host only)", { group: "request" }, () => {
-  upstreamRequestHeaders(wrkRequest, facts);
+  upstreamRequestHeaderRecord(wrkRequest, facts);
 });
 Deno.bench("response headers: 7 fields", { group: "response" }, () => {
-  downstreamResponseHeaders(upstreamResponse, "1.1 proxy");
+  scanResponseHeaders(upstreamResponse, "1.1 proxy");
 });
 Deno.bench("baseline: new Headers(copy) of the browser request", { group: "request", baseline: true }, () => {
   new Headers(browserRequest);

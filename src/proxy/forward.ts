@@ -2,7 +2,7 @@ import type { Upstream } from "../upstream/upstream.ts";
 import { encodeForClient } from "./compression.ts";
 import { DeadlineSweeper, type SweepEntry } from "./deadline_sweeper.ts";
 import { classifyFetchError, ProxyError } from "./errors.ts";
-import { downstreamResponseHeaders, type HeaderRecord } from "./headers.ts";
+import { cleanResponseHeaders, type HeaderRecord, scanResponseHeaders } from "./headers.ts";
 
 /** A request still waiting for its upstream's head after this long starts watching for the client leaving. */
 const WATCH_CLIENT_AFTER_MS = 50;
@@ -187,13 +187,13 @@ export class Forwarder implements Disposable {
       const now = performance.now();
       upstream.observeLatency(now - started, now);
     }
-    const cleaned = downstreamResponseHeaders(response.headers, this.#via);
-    if (cleaned.size > this.#maxResponseHeaderBytes) {
+    const scan = scanResponseHeaders(response.headers, this.#via);
+    if (scan.size > this.#maxResponseHeaderBytes) {
       controller.abort();
       end(502, "aborted");
       throw new ProxyError(
         "bad_response",
-        `response headers of ${cleaned.size} bytes exceed ${this.#maxResponseHeaderBytes}`,
+        `response headers of ${scan.size} bytes exceed ${this.#maxResponseHeaderBytes}`,
       );
     }
 
@@ -218,11 +218,15 @@ export class Forwarder implements Disposable {
     }
     if (!input.completed) end(status, "completed");
     const acceptEncoding = request.headers.get("accept-encoding");
-    if (cleaned.contentEncoding === undefined && (acceptEncoding === null || !this.#compression)) {
-      // Fast path: nothing to encode or decode, so the pairs go straight into the Response.
-      return new Response(upstreamBody, { status, statusText: response.statusText, headers: cleaned.pairs });
+    const statusText = response.statusText;
+    if (scan.contentEncoding === undefined && (acceptEncoding === null || !this.#compression)) {
+      // Fast path: the upstream's Headers go into the Response as they are; then the few fixes are applied.
+      const out = new Response(upstreamBody, { status, statusText, headers: response.headers });
+      cleanResponseHeaders(out.headers, scan);
+      return out;
     }
-    const outHeaders = new Headers(cleaned.pairs);
+    const outHeaders = new Headers(response.headers);
+    cleanResponseHeaders(outHeaders, scan);
     const outBody = encodeForClient(
       method,
       status,
@@ -231,7 +235,7 @@ export class Forwarder implements Disposable {
       acceptEncoding,
       this.#compression,
     );
-    return new Response(outBody, { status, statusText: response.statusText, headers: outHeaders });
+    return new Response(outBody, { status, statusText, headers: outHeaders });
   }
 
   [Symbol.dispose](): void {

