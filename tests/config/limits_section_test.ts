@@ -1,19 +1,9 @@
 import assert from "node:assert/strict";
-import { ConfigError } from "../../src/config/config_reader.ts";
 import { DEFAULT_LIMITS } from "../../src/config/limits_section.ts";
 import { parseConfig } from "../../src/config/load_config.ts";
+import { configErrorsOf } from "../_support/config_errors.ts";
 
 const BACKENDS = 'backends: ["http://127.0.0.1:1"]\n';
-
-function errorsOf(yaml: string): string[] {
-  try {
-    parseConfig(yaml, "config.yaml");
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${error}`);
-    return [...error.lines];
-  }
-  assert.fail("config was accepted");
-}
 
 Deno.test("limits default to 16 KiB / 100 headers, 8000-byte URIs, 10 MiB bodies, underscores dropped", () => {
   const config = parseConfig(BACKENDS, "c.yaml");
@@ -75,6 +65,6 @@ const BAD: ReadonlyArray<[string, string, string]> = [
 
 for (const [name, yaml, line] of BAD) {
   Deno.test(`parseConfig() rejects ${name} with file:line:col, key path and reason`, () => {
-    assert.deepEqual(errorsOf(`${BACKENDS}${yaml}\n`), [line]);
+    assert.deepEqual(configErrorsOf(`${BACKENDS}${yaml}\n`), [line]);
   });
 }

@@ -1,18 +1,8 @@
 import assert from "node:assert/strict";
-import { ConfigError } from "../../src/config/config_reader.ts";
 import { parseConfig } from "../../src/config/load_config.ts";
+import { configErrorsOf } from "../_support/config_errors.ts";
 
 const BACKENDS = 'backends: ["http://127.0.0.1:3001", "http://127.0.0.1:3002"]\n';
-
-function errorsOf(yaml: string): string[] {
-  try {
-    parseConfig(yaml, "config.yaml");
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${error}`);
-    return [...error.lines];
-  }
-  assert.fail("config was accepted");
-}
 
 // Each bad load_balancer section with the exact line a user sees: file:line:col key.path: reason.
 const BAD: readonly [name: string, yaml: string, expected: readonly string[]][] = [
@@ -110,7 +100,7 @@ const BAD: readonly [name: string, yaml: string, expected: readonly string[]][] 
 
 for (const [name, yaml, expected] of BAD) {
   Deno.test(`load_balancer rejects ${name} with file:line:col, key path and reason`, () => {
-    assert.deepEqual(errorsOf(yaml), expected);
+    assert.deepEqual(configErrorsOf(yaml), expected);
   });
 }
 

@@ -1,19 +1,9 @@
 import assert from "node:assert/strict";
-import { ConfigError } from "../../src/config/config_reader.ts";
 import { parseDuration } from "../../src/config/duration.ts";
 import { parseConfig } from "../../src/config/load_config.ts";
+import { configErrorsOf } from "../_support/config_errors.ts";
 
 const SEED = await Deno.readTextFile(new URL("../../config.yaml", import.meta.url));
-
-function errorsOf(yaml: string): string[] {
-  try {
-    parseConfig(yaml, "config.yaml");
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${error}`);
-    return [...error.lines];
-  }
-  assert.fail("config was accepted");
-}
 
 Deno.test("parseConfig() accepts the seed config.yaml unchanged", () => {
   const config = parseConfig(SEED, "config.yaml");
@@ -165,13 +155,13 @@ const BAD: readonly [name: string, yaml: string, expected: readonly string[]][] 
 
 for (const [name, yaml, expected] of BAD) {
   Deno.test(`parseConfig() rejects ${name} with file:line:col, key path and reason`, () => {
-    assert.deepEqual(errorsOf(yaml), expected);
+    assert.deepEqual(configErrorsOf(yaml), expected);
   });
 }
 
 Deno.test("parseConfig() reports every problem at once, in document order", () => {
   const yaml = SEED.replace("port: 8080", "port: -1").replace('"http://localhost:3002"', '"ftp://x"');
-  assert.deepEqual(errorsOf(yaml), [
+  assert.deepEqual(configErrorsOf(yaml), [
     "config.yaml:1:17 server.port: must be at least 0, got -1",
     'config.yaml:5:10 backends[1].url: not an http(s) URL: "ftp://x"',
   ]);

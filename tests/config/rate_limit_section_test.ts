@@ -1,18 +1,8 @@
 import assert from "node:assert/strict";
-import { ConfigError } from "../../src/config/config_reader.ts";
 import { parseConfig } from "../../src/config/load_config.ts";
+import { configErrorsOf } from "../_support/config_errors.ts";
 
 const BACKENDS = 'backends: ["http://127.0.0.1:1"]\n';
-
-function errorsOf(yaml: string): string[] {
-  try {
-    parseConfig(yaml, "config.yaml");
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${error}`);
-    return [...error.lines];
-  }
-  assert.fail("config was accepted");
-}
 
 Deno.test("rate_limit keeps the seed's two keys valid and documents its defaults", () => {
   const config = parseConfig(`${BACKENDS}rate_limit: { requests_per_second: 100, burst: 10 }\n`, "c.yaml");
@@ -144,7 +134,7 @@ const BAD: [string, string, string][] = [
 
 for (const [yaml, path, message] of BAD) {
   Deno.test(`config error: ${path} ${message}`, () => {
-    const errors = errorsOf(`${BACKENDS}${yaml}\n`);
+    const errors = configErrorsOf(`${BACKENDS}${yaml}\n`);
     assert.equal(errors.length, 1, errors.join("\n"));
     assert.match(errors[0]!, /^config\.yaml:2:\d+ /, "names the line and column");
     const text = errors[0]!.replace(/^config\.yaml:\d+:\d+ /, "");

@@ -1,18 +1,8 @@
 import assert from "node:assert/strict";
-import { ConfigError } from "../../src/config/config_reader.ts";
 import { parseConfig } from "../../src/config/load_config.ts";
+import { configErrorsOf } from "../_support/config_errors.ts";
 
 const BACKENDS = 'backends: ["http://127.0.0.1:1"]\n';
-
-function errorsOf(yaml: string): string[] {
-  try {
-    parseConfig(yaml, "config.yaml");
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${error}`);
-    return [...error.lines];
-  }
-  assert.fail("config was accepted");
-}
 
 Deno.test("websocket defaults to a 30 s ping interval and 1 MiB of buffering per side", () => {
   assert.deepEqual(parseConfig(BACKENDS, "c.yaml").websocket, {
@@ -26,13 +16,13 @@ Deno.test("websocket defaults to a 30 s ping interval and 1 MiB of buffering per
 });
 
 Deno.test("parseConfig() rejects a websocket.ping_interval that is not whole seconds", () => {
-  assert.deepEqual(errorsOf(`${BACKENDS}websocket: { ping_interval: 1500ms }\n`), [
+  assert.deepEqual(configErrorsOf(`${BACKENDS}websocket: { ping_interval: 1500ms }\n`), [
     "config.yaml:2:29 websocket.ping_interval: must be whole seconds (Deno pings at second granularity)",
   ]);
 });
 
 Deno.test("parseConfig() rejects a websocket.max_buffered_size under 1 KiB", () => {
-  assert.deepEqual(errorsOf(`${BACKENDS}websocket: { max_buffered_size: 10 }\n`), [
+  assert.deepEqual(configErrorsOf(`${BACKENDS}websocket: { max_buffered_size: 10 }\n`), [
     "config.yaml:2:33 websocket.max_buffered_size: must be at least 1024, got 10",
   ]);
 });
