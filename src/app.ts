@@ -15,7 +15,7 @@ import { bodyLimit, requestLimits } from "./middleware/request_limits.ts";
 import { routeMatch } from "./middleware/route_match.ts";
 import { webSocketProxy } from "./middleware/websocket.ts";
 import { errorResponse, ProxyError } from "./proxy/errors.ts";
-import type { RuntimeSource } from "./runtime.ts";
+import type { Runtime, RuntimeSource } from "./runtime.ts";
 
 export interface AppOptions {
   /** Where unexpected errors are reported; default console.error. */
@@ -26,19 +26,48 @@ export interface AppOptions {
   accessLog?: LineSink;
 }
 
+/** What `Deno.serve` calls: `createApp(...).fetch`. */
+export interface ProxyApp {
+  fetch(request: Request, info?: Deno.ServeHandlerInfo): Response | Promise<Response>;
+}
+
 /**
- * The proxy's request path, top to bottom. Order matters; logic lives in the middleware modules, and each
- * middleware reads its settings from `c.get("runtime")`, so a reload changes behaviour without rebuilding this.
+ * The proxy's request path. Each runtime (one per loaded config) gets its own Hono app, built on its first
+ * request and dropped with it, so a feature that is off in the config adds no middleware level at all; a
+ * reload swaps `source.current` and with it the app. See {@linkcode buildApp} for the order.
+ */
+export function createApp(source: RuntimeSource, options: AppOptions = {}): ProxyApp {
+  const shared: SharedParts = {
+    logError: options.logError ?? ((message, error) => console.error(message, error)),
+    metrics: options.metrics ??
+      new ProxyMetrics(new Registry(), { upstreams: () => upstreamSnapshots(source.current) }),
+    accessLog: options.accessLog ?? { write: (line: string) => console.log(line) },
+  };
+  const apps = new WeakMap<Runtime, Hono<AppEnv>>();
+  return {
+    fetch(request, info) {
+      const runtime = source.current;
+      let app = apps.get(runtime);
+      if (app === undefined) apps.set(runtime, app = buildApp(runtime, shared));
+      return app.fetch(request, info as AppEnv["Bindings"] | undefined);
+    },
+  };
+}
+
+interface SharedParts {
+  logError: (message: string, error: unknown) => void;
+  metrics: ProxyMetrics;
+  accessLog: LineSink;
+}
+
+/**
+ * One runtime's request path, top to bottom. Order matters; logic lives in the middleware modules.
  * Read variables with `c.get(name)`, never `c.var`: Hono builds a fresh object from its map on every `c.var` read.
  */
-export function createApp(source: RuntimeSource, options: AppOptions = {}): Hono<AppEnv> {
-  const logError = options.logError ?? ((message, error) => console.error(message, error));
-  const metrics = options.metrics ??
-    new ProxyMetrics(new Registry(), { upstreams: () => upstreamSnapshots(source.current) });
-  const accessLog = options.accessLog ?? { write: (line: string) => console.log(line) };
+function buildApp(runtime: Runtime, { logError, metrics, accessLog }: SharedParts): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   // 1. runtime snapshot, peer address, request id
-  app.use(requestContext(source));
+  app.use(requestContext({ current: runtime }));
   // 2. access log + metrics (observability)
   app.use(observe({ metrics, log: accessLog }));
   // 3. request limits (methods, Host, sizes)
@@ -48,11 +77,11 @@ export function createApp(source: RuntimeSource, options: AppOptions = {}): Hono
   // 4. route: host → path → method
   app.use(routeMatch());
   app.use(bodyLimit()); // needs the route: routes may override limits.max_body_size
-  // 5. rate limit (per route / client)
-  app.use(rateLimit());
-  app.use(webSocketProxy()); // upgrades are relayed here, never cached or sent through the forwarder
-  // 6. response cache
-  app.use(responseCache());
+  // 5. rate limit (per route / client), only when some route is limited
+  if (runtime.rateLimiter !== undefined) app.use(rateLimit());
+  app.use(webSocketProxy({ observer: metrics })); // upgrades are relayed here, never cached or forwarded
+  // 6. response cache, only when configured
+  if (runtime.cache !== undefined) app.use(responseCache());
   // 7. forward to an upstream of the route's pool
   app.all("*", forwardRequest());
   app.onError((error, c) => {
