@@ -11,12 +11,3 @@ export function parseDuration(text: string): number | undefined {
   const ms = Number(match[1]) * UNIT_MS[match[2]!]!;
   return Number.isFinite(ms) ? Math.round(ms) : undefined;
 }
-
-/** Formats milliseconds back into the shortest exact config spelling (`30s`, `250ms`, `5m`). */
-export function formatDuration(ms: number): string {
-  for (const unit of ["h", "m", "s"] as const) {
-    const size = UNIT_MS[unit]!;
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
-}

@@ -55,10 +55,6 @@ export class ProxyError extends Error {
   }
 }
 
-export function statusFor(failure: FailureKind): number {
-  return STATUS[failure];
-}
-
 /**
  * Classifies an exception thrown by fetch(). `timedOut` says our own deadline aborted it. Deno reports
  * connection failures as TypeErrors whose message names the cause; match on the words, not the full text.
