@@ -8,6 +8,7 @@
  * Everything listens on 127.0.0.1; children are stopped by PID before the script exits.
  */
 import { nginxConfig } from "../tests/conformance/cache_conformance.ts";
+import { freePort, waitForPort } from "../tests/_support/ports.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const flags = new Map<string, string>();
@@ -18,25 +19,6 @@ const duration = Number(flags.get("duration") ?? 5);
 const connections = Number(flags.get("connections") ?? 32);
 const rounds = Number(flags.get("rounds") ?? 3);
 const bodyBytes = Number(flags.get("body") ?? 1024);
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const up = await Deno.connect({ hostname: "127.0.0.1", port }).then((conn) => {
-      conn.close();
-      return true;
-    }, () => false);
-    if (up) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`nothing listening on ${port}`);
-}
 
 const children: Deno.ChildProcess[] = [];
 function spawn(command: string, args: string[]): void {

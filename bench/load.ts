@@ -10,6 +10,7 @@
  *
  * Everything listens on 127.0.0.1 and is stopped (by PID) before the script exits.
  */
+import { freePort, waitForPort } from "../tests/_support/ports.ts";
 const root = new URL("../", import.meta.url).pathname;
 const args = parseFlags(Deno.args);
 const duration = Number(args.duration ?? 10);
@@ -25,26 +26,6 @@ function parseFlags(list: string[]): Record<string, string> {
     i++;
   }
   return out;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      conn.close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error(`nothing listening on ${port}`);
 }
 
 const children: Deno.ChildProcess[] = [];

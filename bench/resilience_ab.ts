@@ -5,25 +5,9 @@
  *
  *   deno run --allow-net --allow-read --allow-write --allow-run bench/resilience_ab.ts [rounds=8] [seconds=3]
  */
+import { freePort, waitForPort } from "../tests/_support/ports.ts";
 const root = new URL("../", import.meta.url).pathname;
 const rounds = Number(Deno.args[0] ?? 8), seconds = Number(Deno.args[1] ?? 3);
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const p = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return p;
-}
-async function waitForPort(port: number) {
-  for (let i = 0; i < 200; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error(`port ${port}`);
-}
 const children: Deno.ChildProcess[] = [];
 const spawn = (args: string[]) => {
   const c = new Deno.Command(Deno.execPath(), {

@@ -10,6 +10,7 @@
  * the proxy's RSS, and how many slow connections the proxy closed. The backend and the proxy run as child
  * processes (main.ts) and are stopped by PID before the script exits.
  */
+import { freePort, waitForPort } from "../tests/_support/ports.ts";
 const root = new URL("../", import.meta.url).pathname;
 const flags = parseFlags(Deno.args);
 const slowCount = Number(flags.slow ?? 300);
@@ -22,25 +23,6 @@ function parseFlags(list: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i + 1 < list.length; i += 2) out[list[i]!.replace(/^--/, "")] = list[i + 1]!;
   return out;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error(`nothing listening on ${port}`);
 }
 
 /** Resident set size of a process, via ps (reading /proc/PID needs --allow-all in Deno 2.9). */

@@ -2,16 +2,10 @@
  * A real `redis-server` on 127.0.0.1 for tests: a free port, no persistence, stopped by PID.
  * `stop()` then `start()` brings it back on the same port to test reconnection.
  */
+export { freePort } from "./ports.ts";
+import { freePort } from "./ports.ts";
 
 const REDIS_SERVER = "/usr/bin/redis-server";
-
-/** Finds a free loopback port by binding port 0 and releasing it. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 async function answersPing(port: number): Promise<boolean> {
   try {

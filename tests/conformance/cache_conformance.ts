@@ -11,6 +11,8 @@
  * tests/conformance/cache_conformance_test.ts runs the proxy comparison inside `deno task test`.
  */
 import { startProxy } from "../_support/proxy.ts";
+export { freePort } from "../_support/ports.ts";
+import { freePort } from "../_support/ports.ts";
 
 export const SUITE_VERSION = "0.4.5";
 const NODE_FETCH_VERSION = "2.7.0";
@@ -104,14 +106,6 @@ export async function runSuite(
   } finally {
     await Deno.remove(out).catch(() => {});
   }
-}
-
-/** A free loopback port (bound and released; the origin binds it right after). */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 /** Runs the suite through this proxy (in-process). */
