@@ -190,6 +190,15 @@ export class ConfigReader {
   }
 }
 
+/** Why a file could not be read, in words for a config error (missing, no permission, or the OS's reason). */
+export function readFailureReason(error: unknown): string {
+  if (error instanceof Deno.errors.NotFound) return "no such file";
+  if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+    return "read permission denied (run with --allow-read)";
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** Short, quoted description of a bad value for error messages. */
 export function describe(value: unknown): string {
   if (typeof value === "string") {

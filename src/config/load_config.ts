@@ -1,4 +1,4 @@
-import { ConfigError, ConfigReader } from "./config_reader.ts";
+import { ConfigError, ConfigReader, readFailureReason } from "./config_reader.ts";
 import type { Config } from "./types.ts";
 import { validateConfig } from "./validate_config.ts";
 import { YamlSource, YamlSyntaxError } from "./yaml_source.ts";
@@ -31,14 +31,7 @@ export async function loadConfigFile(path: string): Promise<Config> {
   try {
     text = await Deno.readTextFile(path);
   } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
-      ? "read permission denied (run with --allow-read)"
-      : error instanceof Error
-      ? error.message
-      : String(error);
-    throw new ConfigError(path, [`${path}: cannot read config: ${reason}`]);
+    throw new ConfigError(path, [`${path}: cannot read config: ${readFailureReason(error)}`]);
   }
   return parseConfig(text, path);
 }

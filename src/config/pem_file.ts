@@ -1,4 +1,4 @@
-import type { ConfigReader } from "./config_reader.ts";
+import { type ConfigReader, readFailureReason } from "./config_reader.ts";
 import type { ConfigPath } from "./yaml_source.ts";
 
 export type PemKind = "CERTIFICATE" | "PRIVATE KEY";
@@ -22,14 +22,7 @@ export function readPemFile(
   try {
     text = Deno.readTextFileSync(file);
   } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
-      ? "read permission denied (run with --allow-read)"
-      : error instanceof Error
-      ? error.message
-      : String(error);
-    reader.fail(path, `cannot read ${JSON.stringify(file)}: ${reason}`);
+    reader.fail(path, `cannot read ${JSON.stringify(file)}: ${readFailureReason(error)}`);
     return undefined;
   }
   // "PRIVATE KEY" also matches "RSA PRIVATE KEY" and "EC PRIVATE KEY".
