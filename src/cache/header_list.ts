@@ -1,3 +1,8 @@
+import { HOP_BY_HOP } from "../proxy/headers.ts";
+
+/** Fields a cache must not store (RFC 9111 §3.1): the hop-by-hop fields plus Proxy-Authentication-Info. */
+export const NOT_STORED: ReadonlySet<string> = new Set([...HOP_BY_HOP, "proxy-authentication-info"]);
+
 /**
  * Plain header data for the cache: an array of `[name, value]` pairs, as `[...headers]` yields from a Web
  * `Headers` (lower-case names, repeated fields combined except Set-Cookie). Keeping the cache on plain data

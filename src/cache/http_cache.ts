@@ -10,6 +10,7 @@ import { type CacheControl, DELTA_SECONDS_MAX, deltaSeconds, parseCacheControl }
 import { CacheKey } from "./cache_key.ts";
 import { type CacheStatus, formatCacheStatus, type ForwardReason, type XCache } from "./cache_status.ts";
 import { currentAgeMs, freshnessLifetimeMs } from "./freshness.ts";
+import { NOT_STORED } from "./header_list.ts";
 import {
   formatHttpDate,
   type HeaderPairs,
@@ -135,20 +136,6 @@ export interface HttpCacheOptions {
 }
 
 export const DEFAULT_MAX_OBJECT_BYTES = 1024 * 1024;
-
-/** Fields a cache must not store (RFC 9111 §3.1). */
-const NOT_STORED: ReadonlySet<string> = new Set([
-  "connection",
-  "proxy-connection",
-  "keep-alive",
-  "te",
-  "transfer-encoding",
-  "upgrade",
-  "trailer",
-  "proxy-authenticate",
-  "proxy-authentication-info",
-  "proxy-authorization",
-]);
 
 const AGE_AND_STATUS: ReadonlySet<string> = new Set(["age", "cache-status", "x-cache"]);
 

@@ -2,7 +2,14 @@
  * Validation (RFC 9111 §4.3): conditional requests to the origin, merging a 304 into the stored response,
  * and answering a client's own conditional request from a stored response.
  */
-import { type HeaderPairs, type HeaderSource, headerValue, parseHttpDate, splitList } from "./header_list.ts";
+import {
+  type HeaderPairs,
+  type HeaderSource,
+  headerValue,
+  NOT_STORED,
+  parseHttpDate,
+  splitList,
+} from "./header_list.ts";
 
 /**
  * Headers to add to the forwarded request when revalidating a stored response (§4.3.1): If-None-Match with
@@ -29,16 +36,8 @@ const NOT_UPDATED: ReadonlySet<string> = new Set([
   "content-md5",
   "digest",
   "content-digest",
-  "connection",
-  "proxy-connection",
-  "keep-alive",
-  "te",
-  "transfer-encoding",
-  "upgrade",
-  "trailer",
-  "proxy-authenticate",
-  "proxy-authentication-info",
   "content-length",
+  ...NOT_STORED,
 ]);
 
 /**
