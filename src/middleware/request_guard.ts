@@ -1,21 +1,78 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import { errorResponse } from "../proxy/errors.ts";
+import { withHeaders } from "./request_limits.ts";
 
 /** Methods this proxy never forwards: CONNECT would tunnel, TRACE reflects credentials (XST). */
 const REFUSED_METHODS = new Set(["CONNECT", "TRACE"]);
 const ALLOW = "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS";
 
-/** Rejects requests that must not reach an upstream: 405 for CONNECT/TRACE, 400 without a Host. */
+/**
+ * Rejects or answers requests that must not reach an upstream as they are, and reads the request line by
+ * RFC 9110/9112 where Deno.serve does not:
+ * - 405 for CONNECT/TRACE, 400 without a Host (RFC 9112 §3.2);
+ * - 417 for an `Expect` other than `100-continue` (RFC 9110 §10.1.1);
+ * - `OPTIONS *` and `OPTIONS` with `Max-Forwards: 0` answered here (200 with `Allow`); on other OPTIONS a
+ *   `Max-Forwards` is decremented before forwarding (RFC 9110 §7.6.2). Deno.serve reports the target `*` as
+ *   the path `/*`, so `OPTIONS /*` is answered here too: it is never forwarded as a path;
+ * - an absolute-form target's authority replaces Host (RFC 9112 §3.2.2).
+ * Each check costs a method compare or one header lookup unless its condition holds.
+ */
 export function requestGuard(): MiddlewareHandler<AppEnv> {
   return async function requestGuard(c, next) {
-    const request = c.req.raw;
-    if (REFUSED_METHODS.has(request.method)) {
+    let request = c.req.raw;
+    const method = request.method;
+    if (REFUSED_METHODS.has(method)) {
       return errorResponse(405, "method not allowed", c.get("requestId"), { allow: ALLOW });
     }
+    const headers = request.headers;
     // RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request that lacks a Host header field.
-    const host = request.headers.get("host");
+    const host = headers.get("host");
     if (host === null || host === "") return errorResponse(400, "missing Host header", c.get("requestId"));
+    const expect = headers.get("expect");
+    if (expect !== null && expect.toLowerCase() !== "100-continue") {
+      return errorResponse(417, "only Expect: 100-continue is supported", c.get("requestId"));
+    }
+    let replaced: Headers | undefined;
+    if (method === "OPTIONS") {
+      const maxForwards = headers.get("max-forwards");
+      const hops = maxForwards === null ? undefined : Number(maxForwards.trim());
+      if (c.get("pathAndQuery") === "/*" || hops === 0) return optionsAnswer(c.get("requestId"));
+      if (hops !== undefined) {
+        if (!Number.isInteger(hops) || hops < 0 || !/^\s*\d+\s*$/.test(maxForwards!)) {
+          return errorResponse(400, "invalid Max-Forwards", c.get("requestId"));
+        }
+        replaced = new Headers(headers);
+        replaced.set("max-forwards", String(hops - 1));
+      }
+    }
+    // Deno.serve builds request.url from an absolute-form target and from Host otherwise, so an authority that
+    // differs from Host (beyond case and the default port) came from the request line.
+    const url = request.url;
+    const start = url.indexOf("//") + 2;
+    const authority = url.slice(start, url.indexOf("/", start));
+    if (host !== authority && !sameAuthority(host, authority, start === 8)) {
+      if (!headers.has("upgrade")) {
+        replaced ??= new Headers(headers);
+        replaced.set("host", authority);
+      }
+    }
+    if (replaced !== undefined) c.req.raw = request = withHeaders(request, replaced);
     await next();
   };
+}
+
+/** Host as the client wrote it vs the URL's normalized authority (lower case, default port dropped). */
+function sameAuthority(host: string, authority: string, https: boolean): boolean {
+  let h = host.toLowerCase();
+  const defaultPort = https ? ":443" : ":80";
+  if (h.endsWith(defaultPort)) h = h.slice(0, -defaultPort.length);
+  return h === authority;
+}
+
+function optionsAnswer(requestId: string): Response {
+  return new Response(null, {
+    status: 200,
+    headers: { allow: ALLOW, "content-length": "0", "x-request-id": requestId },
+  });
 }

@@ -96,8 +96,12 @@ export function bodyLimit(): MiddlewareHandler<AppEnv> {
   };
 }
 
+/**
+ * No `Connection: close`: Deno.serve keeps the connection open whatever the response says, so the answer does
+ * not promise a close it would not do (the edge guard, when on, closes after a framing error instead).
+ */
 function tooLarge(limit: number, requestId: string): Response {
-  return errorResponse(413, `request body larger than ${limit} bytes`, requestId, { connection: "close" });
+  return errorResponse(413, `request body larger than ${limit} bytes`, requestId);
 }
 
 function withoutUnderscores(headers: Headers): Headers {
@@ -112,7 +116,7 @@ function withoutUnderscores(headers: Headers): Headers {
  * A copy of `request` with other headers and/or body. Built from the URL rather than `new Request(request)`,
  * which would touch `request.signal` (Deno.serve warns about its legacy abort semantics when it is read).
  */
-function withHeaders(
+export function withHeaders(
   request: Request,
   headers: Headers,
   body: ReadableStream<Uint8Array<ArrayBuffer>> | null = request.body,
