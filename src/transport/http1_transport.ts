@@ -341,12 +341,14 @@ function requestHead(request: ExchangeRequest, target: string, authority: string
   const headers = request.headers;
   if (headers instanceof Headers) headers.forEach(add);
   else for (const name in headers) add(headers[name]!, name);
-  if (!hasHost) head = head.replace("\r\n", `\r\nhost: ${authority}\r\n`);
-  if (body instanceof Uint8Array) head += `content-length: ${body.byteLength}\r\n`;
+  let framing = "";
+  if (body instanceof Uint8Array) framing = `content-length: ${body.byteLength}\r\n`;
   else if (body === null) {
-    if (hasLength) head += "content-length: 0\r\n";
-  } else if (!hasLength) head += "transfer-encoding: chunked\r\n";
-  return head + "\r\n";
+    if (hasLength) framing = "content-length: 0\r\n";
+  } else if (!hasLength) framing = "transfer-encoding: chunked\r\n";
+  const line = head.indexOf("\r\n") + 2;
+  return head.slice(0, line) + (hasHost ? "" : `host: ${authority}\r\n`) + framing + head.slice(line) +
+    "\r\n";
 }
 
 async function writeRequest(
