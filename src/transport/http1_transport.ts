@@ -193,7 +193,11 @@ export class Http1Transport implements Transport {
         ? lengthStream(connection, parsed.contentLength, release, reusable, writing, signal)
         : closeStream(connection, release, signal);
     }
-    if (framing !== "length") removeField(fields, "content-length");
+    // The length of a HEAD or 304 response describes the GET representation: kept. Otherwise it must match the
+    // body the client gets (chunked or read-until-close bodies have no trustworthy length).
+    if (framing === "chunked" || framing === "close" || parsed.status === 204 || parsed.status < 200) {
+      removeField(fields, "content-length");
+    }
     return {
       status: parsed.status,
       statusText: parsed.reason,
