@@ -1,6 +1,7 @@
 /**
  * End-to-end load comparison, one run, one worker each, wrk -t1 on loopback:
- *   backend direct · naive Deno fetch forwarder (the floor) · this proxy · nginx (when installed)
+ *   backend direct · naive Deno fetch forwarder (the floor) · bare http1 forwarder (src/transport, no middleware)
+ *   · this proxy with `transport: http1` (default) · this proxy with `transport: fetch` · nginx (when installed)
  * Prints requests/s, p50 and p99 at 32 connections, p50 at 1 connection, and the ratios.
  *
  *   deno task load [--duration 10] [--connections 32] [--rounds 3] [--accept-encoding gzip] [--proxy-config FILE]
@@ -121,23 +122,33 @@ const naivePort = freePort();
 const naivePid =
   spawn(deno, ["run", "--allow-net", "bench/naive_forwarder.ts", String(naivePort), backend]).pid;
 
-const proxyPort = freePort();
-const configFile = await Deno.makeTempFile({ suffix: ".yaml" });
-await Deno.writeTextFile(
-  configFile,
-  args["proxy-config"]
+/** Starts main.ts on a fresh port; `transport` is appended as a top-level key (the default pool's transport). */
+async function startProxy(transport: "http1" | "fetch"): Promise<[string, number]> {
+  const port = freePort();
+  const file = await Deno.makeTempFile({ suffix: ".yaml" });
+  configFiles.push(file);
+  const base = args["proxy-config"]
     ? (await Deno.readTextFile(args["proxy-config"])).replaceAll("${BACKEND}", backend).replaceAll(
       "${PORT}",
-      String(proxyPort),
+      String(port),
     )
-    : `server: { host: 127.0.0.1, port: ${proxyPort} }\nbackends:\n  - url: "${backend}"\n`,
-);
-const proxyPid = spawn(deno, ["run", "--allow-net", "--allow-read", "main.ts", "--config", configFile]).pid;
+    : `server: { host: 127.0.0.1, port: ${port} }\nbackends:\n  - url: "${backend}"\n`;
+  await Deno.writeTextFile(file, `${base.trimEnd()}\ntransport: ${transport}\n`);
+  const pid = spawn(deno, ["run", "--allow-net", "--allow-read", "main.ts", "--config", file]).pid;
+  return [`http://127.0.0.1:${port}`, pid];
+}
+const configFiles: string[] = [];
+const barePort = freePort();
+const barePid = spawn(deno, ["run", "--allow-net", "bench/bare_forwarder.ts", String(barePort), backend]).pid;
+const [http1Url, http1Pid] = await startProxy("http1");
+const [fetchUrl, fetchPid] = await startProxy("fetch");
 
 const targets: [string, string, number | undefined][] = [
   ["backend (direct)", backend, backendPid],
   ["naive fetch forwarder", `http://127.0.0.1:${naivePort}`, naivePid],
-  ["proxy", `http://127.0.0.1:${proxyPort}`, proxyPid],
+  ["bare http1 forwarder", `http://127.0.0.1:${barePort}`, barePid],
+  ["proxy, transport: http1", http1Url, http1Pid],
+  ["proxy, transport: fetch", fetchUrl, fetchPid],
 ];
 
 const nginx = await which("nginx");
@@ -237,6 +248,6 @@ try {
     } catch { /* gone */ }
   }
   await Promise.allSettled(children.map((child) => child.status));
-  await Deno.remove(configFile).catch(() => {});
+  for (const file of configFiles) await Deno.remove(file).catch(() => {});
   if (nginxDir) await Deno.remove(nginxDir, { recursive: true }).catch(() => {});
 }
