@@ -17,7 +17,8 @@ export class PooledConnection {
   /** True when this connection served a response before (taken from the idle list). */
   reused = false;
   closed = false;
-  idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** performance.now() when it went idle. */
+  idleSince = 0;
 
   constructor(conn: Deno.Conn) {
     this.conn = conn;
@@ -51,7 +52,6 @@ export class PooledConnection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
     try {
       this.conn.close();
     } catch {
@@ -85,6 +85,8 @@ export class ConnectionPool implements Disposable {
   /** Open connections: idle, in use and being opened. */
   #open = 0;
   #disposed = false;
+  /** One sweep timer while connections are idle (a timer per release costs more than the request). */
+  #sweep: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: ConnectionPoolOptions) {
     this.#options = options;
@@ -153,8 +155,6 @@ export class ConnectionPool implements Disposable {
   #takeIdle(): PooledConnection | undefined {
     const connection = this.#idle.pop();
     if (connection === undefined) return undefined;
-    clearTimeout(connection.idleTimer);
-    connection.idleTimer = undefined;
     connection.reused = true;
     const stats = this.#options.stats;
     stats.idle--;
@@ -206,16 +206,33 @@ export class ConnectionPool implements Disposable {
       return;
     }
     connection.start = connection.end = 0;
+    connection.idleSince = performance.now();
     stats.idle++;
     this.#idle.push(connection);
-    connection.idleTimer = setTimeout(() => {
-      const index = this.#idle.indexOf(connection);
-      if (index >= 0) {
-        this.#idle.splice(index, 1);
-        stats.idle--;
+    if (this.#sweep === undefined) {
+      const every = Math.max(10, Math.min(1_000, this.#options.idleTimeoutMs / 4));
+      this.#sweep = setInterval(() => this.#closeExpired(), every);
+    }
+  }
+
+  /** Closes connections idle for idleTimeoutMs (the oldest are at the front of the list). */
+  #closeExpired(): void {
+    const limit = performance.now() - this.#options.idleTimeoutMs;
+    const idle = this.#idle;
+    let expired = 0;
+    while (expired < idle.length && idle[expired]!.idleSince <= limit) expired++;
+    if (expired > 0) {
+      for (const connection of idle.splice(0, expired)) {
+        this.#options.stats.idle--;
         this.#destroy(connection);
       }
-    }, this.#options.idleTimeoutMs);
+    }
+    if (idle.length === 0) this.#stopSweep();
+  }
+
+  #stopSweep(): void {
+    if (this.#sweep !== undefined) clearInterval(this.#sweep);
+    this.#sweep = undefined;
   }
 
   #destroy(connection: PooledConnection): void {
@@ -237,6 +254,7 @@ export class ConnectionPool implements Disposable {
 
   [Symbol.dispose](): void {
     this.#disposed = true;
+    this.#stopSweep();
     const stats = this.#options.stats;
     for (const connection of this.#idle) {
       stats.idle--;

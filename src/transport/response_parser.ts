@@ -51,7 +51,9 @@ function findHeadEnd(buf: Uint8Array, start: number, end: number): number {
 
 function latin1(buf: Uint8Array, start: number, end: number): string {
   let s = "";
-  for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]!);
+  for (let i = start; i < end; i += 8192) {
+    s += String.fromCharCode.apply(null, buf.subarray(i, Math.min(end, i + 8192)) as unknown as number[]);
+  }
   return s;
 }
 
@@ -73,10 +75,11 @@ export function parseResponseHead(
     }
     return undefined;
   }
+  // One string for the whole head (latin1: every byte one char), then string scans per line.
+  const text = latin1(buf, start, headEnd + 2);
   // Status line: HTTP/1.x SP 3DIGIT [SP reason]
-  let lineEnd = start;
-  while (buf[lineEnd] !== CR) lineEnd++;
-  const line = latin1(buf, start, lineEnd);
+  const lineEnd = text.indexOf("\r");
+  const line = text.slice(0, lineEnd);
   const match = /^HTTP\/1\.([01]) (\d{3})(?: ([\t\x20-\x7e\x80-\xff]*))?$/.exec(line);
   if (match === null) throw new ResponseParseError("malformed status line");
   const minor = match[1] === "1" ? 1 : 0;
@@ -88,29 +91,29 @@ export function parseResponseHead(
   let transferEncoding: string | undefined;
   let connection = "";
   let pos = lineEnd + 2;
-  while (pos < headEnd + 2) {
-    let eol = pos;
-    while (buf[eol] !== CR) eol++;
-    if (buf[eol + 1] !== LF) throw new ResponseParseError("CR without LF in a header field");
-    const first = buf[pos]!;
+  const length = text.length;
+  while (pos < length) {
+    const eol = text.indexOf("\r", pos);
+    if (text.charCodeAt(eol + 1) !== LF) throw new ResponseParseError("CR without LF in a header field");
+    const first = text.charCodeAt(pos);
     if (first === 32 || first === 9) throw new ResponseParseError("obsolete line folding");
     let colon = pos;
-    while (colon < eol && TCHAR[buf[colon]!] === 1) colon++;
-    if (colon === pos || colon >= eol || buf[colon] !== 58) {
+    while (colon < eol && TCHAR[text.charCodeAt(colon)] === 1) colon++;
+    if (colon === pos || colon >= eol || text.charCodeAt(colon) !== 58) {
       throw new ResponseParseError("malformed header field name");
     }
     let vs = colon + 1;
     let ve = eol;
-    while (vs < ve && (buf[vs] === 32 || buf[vs] === 9)) vs++;
-    while (ve > vs && (buf[ve - 1] === 32 || buf[ve - 1] === 9)) ve--;
+    while (vs < ve && (text.charCodeAt(vs) === 32 || text.charCodeAt(vs) === 9)) vs++;
+    while (ve > vs && (text.charCodeAt(ve - 1) === 32 || text.charCodeAt(ve - 1) === 9)) ve--;
     for (let i = vs; i < ve; i++) {
-      const c = buf[i]!;
+      const c = text.charCodeAt(i);
       if ((c < 32 && c !== 9) || c === 127) {
         throw new ResponseParseError("control character in a header value");
       }
     }
-    const name = latin1(buf, pos, colon).toLowerCase();
-    const value = latin1(buf, vs, ve);
+    const name = text.slice(pos, colon).toLowerCase();
+    const value = text.slice(vs, ve);
     if (name === "content-length") {
       for (const part of value.split(",")) {
         const item = part.trim();
@@ -130,7 +133,7 @@ export function parseResponseHead(
     pos = eol + 2;
   }
   const headBytes = headEnd + 4 - start;
-  const tokens = connection.split(",").map((t) => t.trim());
+  const tokens = connection === "" ? [] : connection.split(",").map((t) => t.trim());
   let reusable = minor === 1 ? !tokens.includes("close") : tokens.includes("keep-alive");
 
   let framing: BodyFraming;
