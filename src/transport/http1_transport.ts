@@ -118,7 +118,8 @@ export class Http1Transport implements Transport {
       const body = request.body;
       // Retry once on a fresh connection: safe when the method is idempotent (or keyed), or nothing was sent.
       const sentNothing = (error.cause as { wrote: boolean }).wrote === false;
-      const replayable = body === null || body instanceof Uint8Array || !body.locked;
+      // A streamed body was (partly) consumed by the first attempt: it cannot be sent again.
+      const replayable = body === null || body instanceof Uint8Array;
       if (!replayable || !(retryable || sentNothing)) {
         throw new ProxyError("reset", "upstream closed a reused connection");
       }
@@ -200,7 +201,8 @@ export class Http1Transport implements Transport {
     }
     return {
       status: parsed.status,
-      statusText: parsed.reason,
+      // `new Response` rejects a reason phrase with obs-text; the phrase carries no meaning (RFC 9112 §4).
+      statusText: /^[\t\x20-\x7e]*$/.test(parsed.reason) ? parsed.reason : "",
       headers: new Headers(fields),
       body,
       needsAbortPipe: false,
@@ -300,18 +302,23 @@ export class Http1Transport implements Transport {
 /** Thrown when the connection closed after part of a head arrived (never a stale-connection retry). */
 class HeadStarted extends Error {}
 
-async function acquire(pool: ConnectionPool, signal: AbortSignal): Promise<PooledConnection> {
-  return await withAbort(pool.acquire(), signal);
+function acquire(pool: ConnectionPool, signal: AbortSignal): Promise<PooledConnection> {
+  return withAbort(pool, pool.acquire(), signal);
 }
 
-async function acquireFresh(pool: ConnectionPool, signal: AbortSignal): Promise<PooledConnection> {
-  return await withAbort(pool.acquireNew(), signal);
+function acquireFresh(pool: ConnectionPool, signal: AbortSignal): Promise<PooledConnection> {
+  return withAbort(pool, pool.acquireNew(), signal);
 }
 
-/** Rejects when `signal` aborts first; a connection that arrives later is handed back. */
-function withAbort(pending: Promise<PooledConnection>, signal: AbortSignal): Promise<PooledConnection> {
+/** Rejects when `signal` aborts first; a connection that arrives later goes back to the pool unused. */
+function withAbort(
+  pool: ConnectionPool,
+  pending: Promise<PooledConnection>,
+  signal: AbortSignal,
+): Promise<PooledConnection> {
+  const giveBack = (connection: PooledConnection) => pool.release(connection, true);
   if (signal.aborted) {
-    pending.then((c) => c.close(), () => {});
+    pending.then(giveBack, () => {});
     return Promise.reject(signal.reason);
   }
   return new Promise((resolve, reject) => {
@@ -319,7 +326,7 @@ function withAbort(pending: Promise<PooledConnection>, signal: AbortSignal): Pro
     signal.addEventListener("abort", onAbort, { once: true });
     pending.then((connection) => {
       signal.removeEventListener("abort", onAbort);
-      if (signal.aborted) connection.close();
+      if (signal.aborted) giveBack(connection);
       else resolve(connection);
     }, (error) => {
       signal.removeEventListener("abort", onAbort);
