@@ -5,6 +5,7 @@
  * Prints requests/s, p50 and p99 at 32 connections, p50 at 1 connection, and the ratios.
  *
  *   deno task load [--duration 10] [--connections 32] [--rounds 3] [--accept-encoding gzip] [--proxy-config FILE]
+ *                  [--path /1m | /chunked]   (bench/backend.ts: 1 MiB with Content-Length, 256 KiB chunked)
  *
  * Targets are measured in alternating rounds (drift on a shared machine hits all of them alike); the table shows
  * medians, and CPU µs per request of each Deno process (from /proc; the number least disturbed by other load).
@@ -17,6 +18,7 @@ const args = parseFlags(Deno.args);
 const duration = Number(args.duration ?? 10);
 const connections = Number(args.connections ?? 32);
 const rounds = Number(args.rounds ?? 3);
+const path = args.path ?? "/";
 const extraHeader = args["accept-encoding"] ? ["-H", `Accept-Encoding: ${args["accept-encoding"]}`] : [];
 
 function parseFlags(list: string[]): Record<string, string> {
@@ -83,6 +85,8 @@ interface WrkResult {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  /** wrk's Transfer/sec in MiB/s. */
+  mbps: number;
 }
 
 function toMs(value: string): number {
@@ -94,18 +98,22 @@ function toMs(value: string): number {
 
 async function wrk(url: string, conns: number, seconds: number): Promise<WrkResult> {
   const output = await new Deno.Command("wrk", {
-    args: ["-t1", `-c${conns}`, `-d${seconds}s`, "--latency", ...extraHeader, url],
+    args: ["-t1", `-c${conns}`, `-d${seconds}s`, "--latency", ...extraHeader, url + path],
     stdout: "piped",
     stderr: "piped",
   }).output();
   const text = new TextDecoder().decode(output.stdout);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? NaN);
+  const transfer = /Transfer\/sec:\s+([\d.]+)(KB|MB|GB|B)/.exec(text);
+  const mbps = transfer
+    ? Number(transfer[1]) * ({ B: 1 / 1048576, KB: 1 / 1024, MB: 1, GB: 1024 }[transfer[2]!] ?? 1)
+    : NaN;
   const requests = Number(/(\d+) requests in/.exec(text)?.[1] ?? NaN);
   const p50 = toMs(/\s50%\s+(\S+)/.exec(text)?.[1] ?? "");
   const p99 = toMs(/\s99%\s+(\S+)/.exec(text)?.[1] ?? "");
   const errors = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0) +
     [...text.matchAll(/(connect|read|write|timeout) (\d+)/g)].reduce((sum, m) => sum + Number(m[2]), 0);
-  return { rps, requests, p50Ms: p50, p99Ms: p99, errors };
+  return { rps, requests, p50Ms: p50, p99Ms: p99, errors, mbps };
 }
 
 if (!(await which("wrk"))) {
@@ -213,6 +221,7 @@ try {
       p50Ms: median(sample.loaded.map((r) => r.p50Ms)),
       p99Ms: median(sample.loaded.map((r) => r.p99Ms)),
       errors: sample.loaded.reduce((sum, r) => sum + r.errors, 0),
+      mbps: median(sample.loaded.map((r) => r.mbps)),
       singleP50Ms: median(sample.single.map((r) => r.p50Ms)),
       cpu: sample.cpuUsPerRequest.length ? median(sample.cpuUsPerRequest) : undefined,
     }]),
@@ -223,20 +232,24 @@ try {
   console.log(
     `\nwrk -t1 -c${connections} -d${duration}s × ${rounds} rounds, medians${
       extraHeader.length ? ` · ${extraHeader.join(" ")}` : ""
-    } · ${new Date().toISOString()} · ${Deno.build.target} · deno ${Deno.version.deno} · load avg ${
+    } · path ${path} · ${
+      new Date().toISOString()
+    } · ${Deno.build.target} · deno ${Deno.version.deno} · load avg ${
       Deno.loadavg().map((n) => n.toFixed(2)).join(" ")
     }\n`,
   );
   console.log(
-    "| target | req/s | p50 ms | p99 ms | errors | CPU µs/req | p50 ms @1 conn | added p50 @1 conn | ×naive | ×nginx |",
+    "| target | req/s | MiB/s | p50 ms | p99 ms | errors | CPU µs/req | p50 ms @1 conn | added p50 @1 conn | ×naive | ×nginx |",
   );
-  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const [name, r] of summary) {
     const added = name === "backend (direct)" ? "-" : (r.singleP50Ms - direct.singleP50Ms).toFixed(3);
     console.log(
-      `| ${name} | ${r.rps.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.errors} | ${
-        r.cpu === undefined ? "-" : r.cpu.toFixed(0)
-      } | ${r.singleP50Ms.toFixed(3)} | ${added} | ${(r.rps / floor.rps).toFixed(2)} | ${
+      `| ${name} | ${r.rps.toFixed(0)} | ${r.mbps.toFixed(1)} | ${r.p50Ms.toFixed(2)} | ${
+        r.p99Ms.toFixed(2)
+      } | ${r.errors} | ${r.cpu === undefined ? "-" : r.cpu.toFixed(0)} | ${
+        r.singleP50Ms.toFixed(3)
+      } | ${added} | ${(r.rps / floor.rps).toFixed(2)} | ${
         nginxResult ? (r.rps / nginxResult.rps).toFixed(2) : "-"
       } |`,
     );
