@@ -43,7 +43,9 @@ export interface Http1TransportOptions {
 /** Request bodies up to this size go out in the same write as the head. */
 const SMALL_BODY_BYTES = 64 * 1024;
 /** Read size for streamed bodies. */
-const READ_BYTES = 64 * 1024;
+const READ_BYTES = 256 * 1024;
+/** Streamed bodies read this many chunks ahead of the client (reading overlaps writing; still bounded). */
+const READ_AHEAD = 2;
 
 const IDEMPOTENT: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
@@ -269,11 +271,20 @@ export class Http1Transport implements Transport {
         try {
           let enqueued = false;
           while (!enqueued) {
-            if (!(await connection.fill())) throw new ProxyError("reset", "upstream closed mid-body");
-            connection.start += decoder.push(connection.buf, connection.start, connection.end, (data) => {
-              controller.enqueue(data.slice());
+            // Read into a fresh buffer and enqueue views of it (no copy); bytes after the body's end (there
+            // should be none before our next request) are kept in the connection's buffer.
+            const fresh = new Uint8Array(READ_BYTES);
+            const n = await connection.conn.read(fresh);
+            if (n === null) throw new ProxyError("reset", "upstream closed mid-body");
+            const used = decoder.push(fresh, 0, n, (data) => {
+              controller.enqueue(data as Uint8Array<ArrayBuffer>);
               enqueued = true;
             });
+            if (used < n) {
+              connection.buf.set(fresh.subarray(used, Math.min(n, used + connection.buf.length)));
+              connection.start = 0;
+              connection.end = n - used;
+            }
             if (decoder.done) {
               controller.close();
               finish(writing, release, reusable);
@@ -290,7 +301,7 @@ export class Http1Transport implements Transport {
       cancel() {
         release(false);
       },
-    }, { highWaterMark: 0 });
+    }, { highWaterMark: READ_AHEAD });
   }
 
   [Symbol.dispose](): void {
@@ -456,7 +467,7 @@ function lengthStream(
     cancel() {
       release(false);
     },
-  }, { highWaterMark: 0 });
+  }, { highWaterMark: READ_AHEAD });
 }
 
 function closeStream(
@@ -488,7 +499,7 @@ function closeStream(
     cancel() {
       release(false);
     },
-  }, { highWaterMark: 0 });
+  }, { highWaterMark: READ_AHEAD });
 }
 
 function removeField(fields: Array<[string, string]>, name: string): void {
