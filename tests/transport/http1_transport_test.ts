@@ -244,3 +244,35 @@ Deno.test("connection refused → 502", async () => {
   assert.equal(response.status, 502);
   await response.body?.cancel();
 });
+
+Deno.test("a stale connection: a POST is not sent twice (502), a buffered POST with Idempotency-Key is", async () => {
+  await using upstream = startRawUpstream(async (connection) => {
+    await connection.readHead();
+    await connection.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+  });
+  // One upstream: the pool's own retry has nowhere else to go, so a success comes from the stale retry.
+  // (Default retries buffer a small body, which makes it replayable.)
+  await using proxy = startProxy(poolConfig([upstream.url]));
+  const stale = async () => {
+    assert.equal(await (await fetch(`${proxy.url}/warm`)).text(), "ok");
+    await new Promise((r) => setTimeout(r, 100));
+  };
+  await stale();
+  const plain = await fetch(`${proxy.url}/p`, { method: "POST", body: "once" });
+  assert.equal(plain.status, 502);
+  await plain.body?.cancel();
+  assert.equal(
+    upstream.heads.filter((h) => h.startsWith("POST /p ")).length,
+    0,
+    "never re-sent on a new connection",
+  );
+  await stale();
+  const keyed = await fetch(`${proxy.url}/k`, {
+    method: "POST",
+    body: "keyed",
+    headers: { "idempotency-key": "k-1" },
+  });
+  assert.equal(keyed.status, 200);
+  assert.equal(await keyed.text(), "ok");
+  assert.equal(upstream.heads.filter((h) => h.startsWith("POST /k ")).length, 1);
+});
