@@ -79,13 +79,22 @@ export class Http1Transport implements Transport {
       const port = url.port === "" ? (tls ? 443 : 80) : Number(url.port);
       const caCerts = this.#caCerts;
       const connect = tls
-        ? () =>
-          Deno.connectTls({
+        ? async () => {
+          const conn = await Deno.connectTls({
             hostname,
             port,
             alpnProtocols: ["http/1.1"],
             ...(caCerts ? { caCerts } : {}),
-          })
+          });
+          // connectTls returns before the handshake: finish it here, inside connect_timeout.
+          try {
+            await conn.handshake();
+          } catch (error) {
+            conn.close();
+            throw error;
+          }
+          return conn;
+        }
         : async () => {
           const conn = await Deno.connect({ hostname, port });
           conn.setNoDelay(true);

@@ -276,3 +276,26 @@ Deno.test("a stale connection: a POST is not sent twice (502), a buffered POST w
   assert.equal(await keyed.text(), "ok");
   assert.equal(upstream.heads.filter((h) => h.startsWith("POST /k ")).length, 1);
 });
+
+Deno.test("connect_timeout: a TLS handshake that never completes → 504 naming the connect phase", async () => {
+  // A TCP listener that accepts and never answers: the TLS handshake (part of connecting) hangs.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const loop = (async () => {
+    for await (const conn of listener) held.push(conn);
+  })().catch(() => {});
+  try {
+    const port = (listener.addr as Deno.NetAddr).port;
+    await using proxy = startProxy(
+      `server: { port: 0, first_byte_timeout: 60s }\nbackends:\n  - url: "https://localhost:${port}"\n` +
+        "connection_pool: { connect_timeout: 100ms }",
+    );
+    const response = await fetch(`${proxy.url}/`);
+    assert.equal(response.status, 504);
+    assert.match(await response.text(), /connect took over 100 ms/);
+  } finally {
+    listener.close();
+    await loop;
+    for (const conn of held) conn.close();
+  }
+});
