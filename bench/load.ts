@@ -1,9 +1,11 @@
 /**
  * End-to-end load comparison, one run, one worker each, wrk -t1 on loopback:
- *   backend direct · naive Deno fetch forwarder (the floor) · this proxy · nginx (when installed)
+ *   backend direct · naive Deno fetch forwarder (the floor) · bare http1 forwarder (src/transport, no middleware)
+ *   · this proxy with `transport: http1` (default) · this proxy with `transport: fetch` · nginx (when installed)
  * Prints requests/s, p50 and p99 at 32 connections, p50 at 1 connection, and the ratios.
  *
  *   deno task load [--duration 10] [--connections 32] [--rounds 3] [--accept-encoding gzip] [--proxy-config FILE]
+ *                  [--path /1m | /chunked]   (bench/backend.ts: 1 MiB with Content-Length, 256 KiB chunked)
  *
  * Targets are measured in alternating rounds (drift on a shared machine hits all of them alike); the table shows
  * medians, and CPU µs per request of each Deno process (from /proc; the number least disturbed by other load).
@@ -16,6 +18,7 @@ const args = parseFlags(Deno.args);
 const duration = Number(args.duration ?? 10);
 const connections = Number(args.connections ?? 32);
 const rounds = Number(args.rounds ?? 3);
+const path = args.path ?? "/";
 const extraHeader = args["accept-encoding"] ? ["-H", `Accept-Encoding: ${args["accept-encoding"]}`] : [];
 
 function parseFlags(list: string[]): Record<string, string> {
@@ -82,6 +85,8 @@ interface WrkResult {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  /** wrk's Transfer/sec in MiB/s. */
+  mbps: number;
 }
 
 function toMs(value: string): number {
@@ -93,18 +98,22 @@ function toMs(value: string): number {
 
 async function wrk(url: string, conns: number, seconds: number): Promise<WrkResult> {
   const output = await new Deno.Command("wrk", {
-    args: ["-t1", `-c${conns}`, `-d${seconds}s`, "--latency", ...extraHeader, url],
+    args: ["-t1", `-c${conns}`, `-d${seconds}s`, "--latency", ...extraHeader, url + path],
     stdout: "piped",
     stderr: "piped",
   }).output();
   const text = new TextDecoder().decode(output.stdout);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? NaN);
+  const transfer = /Transfer\/sec:\s+([\d.]+)(KB|MB|GB|B)/.exec(text);
+  const mbps = transfer
+    ? Number(transfer[1]) * ({ B: 1 / 1048576, KB: 1 / 1024, MB: 1, GB: 1024 }[transfer[2]!] ?? 1)
+    : NaN;
   const requests = Number(/(\d+) requests in/.exec(text)?.[1] ?? NaN);
   const p50 = toMs(/\s50%\s+(\S+)/.exec(text)?.[1] ?? "");
   const p99 = toMs(/\s99%\s+(\S+)/.exec(text)?.[1] ?? "");
   const errors = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0) +
     [...text.matchAll(/(connect|read|write|timeout) (\d+)/g)].reduce((sum, m) => sum + Number(m[2]), 0);
-  return { rps, requests, p50Ms: p50, p99Ms: p99, errors };
+  return { rps, requests, p50Ms: p50, p99Ms: p99, errors, mbps };
 }
 
 if (!(await which("wrk"))) {
@@ -121,23 +130,33 @@ const naivePort = freePort();
 const naivePid =
   spawn(deno, ["run", "--allow-net", "bench/naive_forwarder.ts", String(naivePort), backend]).pid;
 
-const proxyPort = freePort();
-const configFile = await Deno.makeTempFile({ suffix: ".yaml" });
-await Deno.writeTextFile(
-  configFile,
-  args["proxy-config"]
+/** Starts main.ts on a fresh port; `transport` is appended as a top-level key (the default pool's transport). */
+async function startProxy(transport: "http1" | "fetch"): Promise<[string, number]> {
+  const port = freePort();
+  const file = await Deno.makeTempFile({ suffix: ".yaml" });
+  configFiles.push(file);
+  const base = args["proxy-config"]
     ? (await Deno.readTextFile(args["proxy-config"])).replaceAll("${BACKEND}", backend).replaceAll(
       "${PORT}",
-      String(proxyPort),
+      String(port),
     )
-    : `server: { host: 127.0.0.1, port: ${proxyPort} }\nbackends:\n  - url: "${backend}"\n`,
-);
-const proxyPid = spawn(deno, ["run", "--allow-net", "--allow-read", "main.ts", "--config", configFile]).pid;
+    : `server: { host: 127.0.0.1, port: ${port} }\nbackends:\n  - url: "${backend}"\n`;
+  await Deno.writeTextFile(file, `${base.trimEnd()}\ntransport: ${transport}\n`);
+  const pid = spawn(deno, ["run", "--allow-net", "--allow-read", "main.ts", "--config", file]).pid;
+  return [`http://127.0.0.1:${port}`, pid];
+}
+const configFiles: string[] = [];
+const barePort = freePort();
+const barePid = spawn(deno, ["run", "--allow-net", "bench/bare_forwarder.ts", String(barePort), backend]).pid;
+const [http1Url, http1Pid] = await startProxy("http1");
+const [fetchUrl, fetchPid] = await startProxy("fetch");
 
 const targets: [string, string, number | undefined][] = [
   ["backend (direct)", backend, backendPid],
   ["naive fetch forwarder", `http://127.0.0.1:${naivePort}`, naivePid],
-  ["proxy", `http://127.0.0.1:${proxyPort}`, proxyPid],
+  ["bare http1 forwarder", `http://127.0.0.1:${barePort}`, barePid],
+  ["proxy, transport: http1", http1Url, http1Pid],
+  ["proxy, transport: fetch", fetchUrl, fetchPid],
 ];
 
 const nginx = await which("nginx");
@@ -202,6 +221,7 @@ try {
       p50Ms: median(sample.loaded.map((r) => r.p50Ms)),
       p99Ms: median(sample.loaded.map((r) => r.p99Ms)),
       errors: sample.loaded.reduce((sum, r) => sum + r.errors, 0),
+      mbps: median(sample.loaded.map((r) => r.mbps)),
       singleP50Ms: median(sample.single.map((r) => r.p50Ms)),
       cpu: sample.cpuUsPerRequest.length ? median(sample.cpuUsPerRequest) : undefined,
     }]),
@@ -212,20 +232,24 @@ try {
   console.log(
     `\nwrk -t1 -c${connections} -d${duration}s × ${rounds} rounds, medians${
       extraHeader.length ? ` · ${extraHeader.join(" ")}` : ""
-    } · ${new Date().toISOString()} · ${Deno.build.target} · deno ${Deno.version.deno} · load avg ${
+    } · path ${path} · ${
+      new Date().toISOString()
+    } · ${Deno.build.target} · deno ${Deno.version.deno} · load avg ${
       Deno.loadavg().map((n) => n.toFixed(2)).join(" ")
     }\n`,
   );
   console.log(
-    "| target | req/s | p50 ms | p99 ms | errors | CPU µs/req | p50 ms @1 conn | added p50 @1 conn | ×naive | ×nginx |",
+    "| target | req/s | MiB/s | p50 ms | p99 ms | errors | CPU µs/req | p50 ms @1 conn | added p50 @1 conn | ×naive | ×nginx |",
   );
-  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const [name, r] of summary) {
     const added = name === "backend (direct)" ? "-" : (r.singleP50Ms - direct.singleP50Ms).toFixed(3);
     console.log(
-      `| ${name} | ${r.rps.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.errors} | ${
-        r.cpu === undefined ? "-" : r.cpu.toFixed(0)
-      } | ${r.singleP50Ms.toFixed(3)} | ${added} | ${(r.rps / floor.rps).toFixed(2)} | ${
+      `| ${name} | ${r.rps.toFixed(0)} | ${r.mbps.toFixed(1)} | ${r.p50Ms.toFixed(2)} | ${
+        r.p99Ms.toFixed(2)
+      } | ${r.errors} | ${r.cpu === undefined ? "-" : r.cpu.toFixed(0)} | ${
+        r.singleP50Ms.toFixed(3)
+      } | ${added} | ${(r.rps / floor.rps).toFixed(2)} | ${
         nginxResult ? (r.rps / nginxResult.rps).toFixed(2) : "-"
       } |`,
     );
@@ -237,6 +261,6 @@ try {
     } catch { /* gone */ }
   }
   await Promise.allSettled(children.map((child) => child.status));
-  await Deno.remove(configFile).catch(() => {});
+  for (const file of configFiles) await Deno.remove(file).catch(() => {});
   if (nginxDir) await Deno.remove(nginxDir, { recursive: true }).catch(() => {});
 }

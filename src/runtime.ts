@@ -86,6 +86,8 @@ export class Runtime implements AsyncDisposable {
         maxResponseHeaderBytes: server.maxResponseHeaderBytes,
         via: this.via,
         compression: server.compression,
+        transport: poolConfig.transport,
+        connectionPool: poolConfig.connectionPool,
         ...(poolConfig.tls ? { caCerts: [poolConfig.tls.ca] } : {}),
       });
       pools.set(

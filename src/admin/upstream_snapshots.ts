@@ -35,6 +35,7 @@ export function upstreamSnapshots(runtime: Runtime): UpstreamSnapshot[] {
         healthy: upstream.healthy,
         inFlight: upstream.inFlight,
         breaker: circuitStateOf(upstream),
+        connections: upstream.connections,
       });
     }
   }

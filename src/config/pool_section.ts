@@ -5,6 +5,7 @@ import { type LoadBalancerConfig, readLoadBalancer } from "./load_balancer_secti
 import { readRetries, type RetriesConfig } from "./retries_section.ts";
 import { readPemFile } from "./pem_file.ts";
 import type { ConfigPath } from "./yaml_source.ts";
+import { TRANSPORT_NAMES, type TransportName } from "../transport/transport.ts";
 
 export interface BackendConfig {
   readonly url: string;
@@ -23,10 +24,37 @@ export interface PoolConfig {
   readonly retries: RetriesConfig;
   /** Trust roots (PEM text) for this pool's https/wss backends, instead of the system store. */
   readonly tls?: { readonly ca: string };
+  /** Upstream client: the HTTP/1.1 client (default) or Deno's fetch. */
+  readonly transport: TransportName;
+  /** Connection pool of the http1 transport (per upstream of the pool). */
+  readonly connectionPool: ConnectionPoolConfig;
+}
+
+/** `connection_pool:` of a pool; durations in ms. */
+export interface ConnectionPoolConfig {
+  /** Idle keep-alive connections kept per upstream. Default 64. */
+  readonly maxIdleConnections: number;
+  /** Open connections per upstream; 0 = unlimited (default). */
+  readonly maxConnections: number;
+  /** Wait for a free connection at maxConnections before a 503. Default 1 s. */
+  readonly queueTimeoutMs: number;
+  /** An idle connection is closed after this long. Default 4 s. */
+  readonly idleTimeoutMs: number;
+  /** Connecting (TCP and TLS) must finish within this, else 504. Default 5 s. */
+  readonly connectTimeoutMs: number;
 }
 
 /** Keys of a pool; at the top level they apply to the `default` pool. */
-export const POOL_KEYS = ["backends", "load_balancer", "health_check", "circuit_breaker", "retries", "tls"];
+export const POOL_KEYS = [
+  "backends",
+  "load_balancer",
+  "health_check",
+  "circuit_breaker",
+  "retries",
+  "tls",
+  "transport",
+  "connection_pool",
+];
 
 export function readPool(
   name: string,
@@ -44,6 +72,39 @@ export function readPool(
     circuitBreaker: readCircuitBreaker(section.circuit_breaker, reader, [...path, "circuit_breaker"]),
     retries: readRetries(section.retries, reader, [...path, "retries"]),
     ...(ca === undefined ? {} : { tls: { ca } }),
+    transport: reader.string<TransportName>(section.transport, [...path, "transport"], {
+      default: "http1",
+      oneOf: TRANSPORT_NAMES,
+    }),
+    connectionPool: readConnectionPool(section.connection_pool, reader, [...path, "connection_pool"]),
+  };
+}
+
+function readConnectionPool(value: unknown, reader: ConfigReader, path: ConfigPath): ConnectionPoolConfig {
+  const m = reader.mapping(value, path, [
+    "max_idle_connections",
+    "max_connections",
+    "queue_timeout",
+    "idle_timeout",
+    "connect_timeout",
+  ]) ?? {};
+  return {
+    maxIdleConnections: reader.integer(m.max_idle_connections, [...path, "max_idle_connections"], {
+      default: 64,
+      min: 0,
+      max: 100_000,
+    }),
+    maxConnections: reader.integer(m.max_connections, [...path, "max_connections"], {
+      default: 0,
+      min: 0,
+      max: 100_000,
+    }),
+    queueTimeoutMs: reader.duration(m.queue_timeout, [...path, "queue_timeout"], { default: 1_000, min: 0 }),
+    idleTimeoutMs: reader.duration(m.idle_timeout, [...path, "idle_timeout"], { default: 4_000, min: 1 }),
+    connectTimeoutMs: reader.duration(m.connect_timeout, [...path, "connect_timeout"], {
+      default: 5_000,
+      min: 1,
+    }),
   };
 }
 

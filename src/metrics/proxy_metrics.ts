@@ -27,6 +27,22 @@ export interface UpstreamSnapshot {
   readonly inFlight: number;
   /** Omit when the upstream has no breaker. */
   readonly breaker?: CircuitState;
+  /** HTTP/1.1 transport connections; omit when unknown. */
+  readonly connections?: Readonly<ConnectionCounts>;
+}
+
+/** Upstream connection figures of the http1 transport (see `ConnectionStats` of the upstream). */
+export interface ConnectionCounts {
+  readonly idle: number;
+  readonly active: number;
+  readonly opened: number;
+  readonly reused: number;
+  readonly interim: number;
+}
+
+/** A callback gauge exposed as a counter: a total read at scrape time from state the transport keeps. */
+class CallbackCounter extends Gauge {
+  override readonly type = "counter" as const;
 }
 
 export interface ProxyMetricsOptions {
@@ -116,6 +132,10 @@ export class ProxyMetrics {
   readonly configReloads: Counter;
   readonly configLastReloadSuccess: Gauge;
   readonly websocketsOpen: Gauge;
+  readonly upstreamConnections: Gauge;
+  readonly upstreamConnectionsOpened: Gauge;
+  readonly upstreamConnectionsReused: Gauge;
+  readonly upstreamInterimResponses: Gauge;
 
   readonly #upstreams: () => Iterable<UpstreamSnapshot>;
   readonly #maxRoutes: number;
@@ -187,6 +207,46 @@ export class ProxyMetrics {
           for (const u of this.#upstreams()) emit([u.id], u.healthy ? 1 : 0);
         },
       }),
+    );
+    this.upstreamConnections = registry.register(
+      new Gauge("proxy_upstream_connections", {
+        help: "Open HTTP/1.1 connections to the upstream, idle in the pool or carrying a request.",
+        labelNames: ["upstream", "state"],
+        maxSeries: maxUpstreams * 2,
+        collect: (emit) => {
+          for (const u of this.#upstreams()) {
+            if (u.connections === undefined) continue;
+            emit([u.id, "idle"], u.connections.idle);
+            emit([u.id, "active"], u.connections.active);
+          }
+        },
+      }),
+    );
+    const total = (name: string, help: string, read: (c: ConnectionCounts) => number) =>
+      registry.register(
+        new CallbackCounter(name, {
+          help,
+          labelNames: ["upstream"],
+          maxSeries: maxUpstreams,
+          collect: (emit) => {
+            for (const u of this.#upstreams()) if (u.connections) emit([u.id], read(u.connections));
+          },
+        }),
+      );
+    this.upstreamConnectionsOpened = total(
+      "proxy_upstream_connections_opened_total",
+      "HTTP/1.1 connections opened to the upstream.",
+      (c) => c.opened,
+    );
+    this.upstreamConnectionsReused = total(
+      "proxy_upstream_connections_reused_total",
+      "Requests sent on a kept-alive connection that served a request before.",
+      (c) => c.reused,
+    );
+    this.upstreamInterimResponses = total(
+      "proxy_upstream_interim_responses_total",
+      "1xx interim responses from the upstream, read and skipped.",
+      (c) => c.interim,
     );
     this.upstreamInFlight = registry.register(
       new Gauge("proxy_upstream_requests_in_flight", {
@@ -398,6 +458,13 @@ export class ProxyMetrics {
         up: u.healthy,
         breaker: u.breaker ?? null,
         inFlight: u.inFlight,
+        connections: u.connections === undefined ? null : {
+          idle: u.connections.idle,
+          active: u.connections.active,
+          opened: u.connections.opened,
+          reused: u.connections.reused,
+          interim: u.connections.interim,
+        },
         requests: stat?.requests ?? 0,
         errors: stat?.errors ?? 0,
         p50Ms: p50Ms ?? null,

@@ -63,6 +63,8 @@ export interface UpstreamStats {
   /** Breaker state, `null` when no breaker is configured. */
   breaker: CircuitState | null;
   inFlight: number;
+  /** HTTP/1.1 transport connections (gauges idle/active, totals opened/reused/interim); null when unknown. */
+  connections: { idle: number; active: number; opened: number; reused: number; interim: number } | null;
   /** Responses attributed to this upstream. */
   requests: number;
   /** Of those, 5xx responses (including the proxy's own 502/504 for this upstream). */

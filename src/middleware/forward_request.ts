@@ -134,7 +134,8 @@ export async function forwardToPool(c: Context<AppEnv>, variant: ForwardVariant 
       return response;
     } catch (error) {
       if (!(error instanceof ProxyError)) throw error;
-      if (error.kind === "client_closed") {
+      // Neither is the upstream's fault: no breaker failure, no retry (a full pool is our own limit).
+      if (error.kind === "client_closed" || error.kind === "pool_full") {
         breaker?.release();
         throw error;
       }

@@ -1,5 +1,8 @@
+import { FetchTransport } from "../transport/fetch_transport.ts";
+import { type ConnectionPoolSettings, Http1Transport } from "../transport/http1_transport.ts";
+import type { RequestBody, Transport, TransportName } from "../transport/transport.ts";
 import type { Upstream } from "../upstream/upstream.ts";
-import { encodeForClient } from "./compression.ts";
+import { type BodyStream, encodeForClient } from "./compression.ts";
 import { DeadlineSweeper, type SweepEntry } from "./deadline_sweeper.ts";
 import { classifyFetchError, ProxyError } from "./errors.ts";
 import { cleanResponseHeaders, type HeaderRecord, scanResponseHeaders } from "./headers.ts";
@@ -21,7 +24,11 @@ export interface ForwarderOptions {
   observeLatency?: boolean;
   /** TLS roots for https upstreams (PEM); default: system store. */
   caCerts?: string[];
-  /** Injected for tests of failure handling; default globalThis.fetch. */
+  /** Which client talks to upstreams (pool `transport`). Default "http1"; "fetch" when `fetch` is injected. */
+  transport?: TransportName;
+  /** Pool `connection_pool` settings for the http1 transport. */
+  connectionPool?: ConnectionPoolSettings;
+  /** Injected for tests of failure handling (fetch transport); default globalThis.fetch. */
   fetch?: typeof fetch;
 }
 
@@ -34,7 +41,7 @@ export interface ExchangeEnd {
   readonly outcome: "completed" | "client_gone" | "aborted";
 }
 
-export type RequestBody = ReadableStream<Uint8Array<ArrayBuffer>> | Uint8Array<ArrayBuffer> | null;
+export type { RequestBody } from "../transport/transport.ts";
 
 export interface ForwardRequest {
   readonly request: Request;
@@ -64,17 +71,16 @@ export function requestHasBody(request: Request): boolean {
 }
 
 /**
- * Sends one request to one upstream with fetch, streaming both bodies. One Forwarder (and one HTTP client with
- * its connection pool) per upstream pool.
+ * Sends one request to one upstream through the pool's transport (HTTP/1.1 client or fetch), streaming both
+ * bodies. One Forwarder (and one transport with its connection pools) per upstream pool.
  *
  * Cost matters here: deadlines run on a shared sweeper instead of a setTimeout per request; the client's
  * `request.signal` (which slows every request that touches it) is watched only for requests still waiting for
  * the upstream after 50 ms; once a response exists, Deno.serve's `completed` promise tells us the client left.
  */
 export class Forwarder implements Disposable {
-  readonly #client: Deno.HttpClient;
+  readonly transport: Transport;
   readonly #sweeper = new DeadlineSweeper();
-  readonly #fetch: typeof fetch;
   readonly #firstByteTimeoutMs: number;
   readonly #bodyTimeoutMs: number;
   readonly #maxResponseHeaderBytes: number;
@@ -89,9 +95,14 @@ export class Forwarder implements Disposable {
       throw new RangeError(`firstByteTimeoutMs must be > 0, got ${firstByteTimeoutMs}`);
     }
     if (!(bodyTimeoutMs >= 0)) throw new RangeError(`bodyTimeoutMs must be ≥ 0, got ${bodyTimeoutMs}`);
-    // allowHost: send the client's Host header instead of the upstream's authority.
-    this.#client = Deno.createHttpClient(caCerts ? { allowHost: true, caCerts } : { allowHost: true });
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    const name = options.transport ?? (options.fetch ? "fetch" : "http1");
+    this.transport = name === "fetch"
+      ? new FetchTransport({ caCerts, fetch: options.fetch })
+      : new Http1Transport({
+        pool: options.connectionPool,
+        maxResponseHeaderBytes: options.maxResponseHeaderBytes,
+        caCerts,
+      });
     this.#firstByteTimeoutMs = firstByteTimeoutMs;
     this.#bodyTimeoutMs = bodyTimeoutMs;
     this.#maxResponseHeaderBytes = options.maxResponseHeaderBytes;
@@ -148,22 +159,19 @@ export class Forwarder implements Disposable {
       input.onEnd?.({ upstream, status: finalStatus, durationMs: performance.now() - started, outcome });
     };
 
-    const headers = input.headers;
-    // Always identity upstream: see compression.ts.
-    if (headers instanceof Headers) headers.set("accept-encoding", "identity");
-    else headers["accept-encoding"] = "identity";
+    const acceptEncoding = request.headers.get("accept-encoding");
     const body = input.body !== undefined ? input.body : requestHasBody(request) ? request.body : null;
     upstream.acquire();
     this.#active++;
 
-    let response: Response;
+    let response: Awaited<ReturnType<Transport["exchange"]>>;
     try {
-      const pending = this.#fetch(upstream.id + input.pathAndQuery, {
+      const pending = this.transport.exchange(upstream, {
         method,
-        headers,
+        pathAndQuery: input.pathAndQuery,
+        headers: input.headers,
         body,
-        client: this.#client,
-        redirect: "manual",
+        acceptEncoding,
         signal: controller.signal,
       });
       // The exchange ends when Deno.serve has delivered the response, or when the client goes away (then the
@@ -200,7 +208,7 @@ export class Forwarder implements Disposable {
     status = response.status;
     let upstreamBody = response.body;
     const bodyTimeoutMs = this.#bodyTimeoutMs;
-    if (upstreamBody !== null && bodyTimeoutMs > 0) {
+    if (upstreamBody !== null && !(upstreamBody instanceof Uint8Array) && bodyTimeoutMs > 0) {
       // Deno.serve reads a fetch body straight from its resource, so aborting the fetch after the head neither
       // errors the client's body nor closes the upstream connection (measured on 2.9.6). Piping through a JS
       // stream tied to the abort signal makes the deadline cancel both. Only paid for when body_timeout is set.
@@ -211,13 +219,15 @@ export class Forwarder implements Disposable {
         controller.abort(new ProxyError("timeout", `response body not complete within ${bodyTimeoutMs} ms`));
       };
       sweeper.track(deadline);
-      upstreamBody = upstreamBody.pipeThrough(
-        new TransformStream<Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>>(),
-        { signal: controller.signal },
-      );
+      // The http1 transport's body stream errors on the abort itself.
+      if (response.needsAbortPipe) {
+        upstreamBody = upstreamBody.pipeThrough(
+          new TransformStream<Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>>(),
+          { signal: controller.signal },
+        );
+      }
     }
     if (!input.completed) end(status, "completed");
-    const acceptEncoding = request.headers.get("accept-encoding");
     const statusText = response.statusText;
     if (scan.contentEncoding === undefined && (acceptEncoding === null || !this.#compression)) {
       // Fast path: the upstream's Headers go into the Response as they are; then the few fixes are applied.
@@ -231,7 +241,7 @@ export class Forwarder implements Disposable {
       method,
       status,
       outHeaders,
-      upstreamBody,
+      upstreamBody instanceof Uint8Array ? bytesStream(upstreamBody) : upstreamBody,
       acceptEncoding,
       this.#compression,
     );
@@ -240,6 +250,15 @@ export class Forwarder implements Disposable {
 
   [Symbol.dispose](): void {
     this.#sweeper[Symbol.dispose]();
-    this.#client.close();
+    this.transport[Symbol.dispose]();
   }
+}
+
+function bytesStream(bytes: Uint8Array<ArrayBuffer>): BodyStream {
+  return new ReadableStream({
+    start(controller) {
+      if (bytes.byteLength > 0) controller.enqueue(bytes);
+      controller.close();
+    },
+  });
 }

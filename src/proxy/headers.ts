@@ -55,9 +55,8 @@ export type HeaderRecord = Record<string, string>;
 
 /**
  * Builds the upstream request's headers: hop-by-hop removed, forwarding headers added or extended.
- * Deno's fetch adds `user-agent`, `accept-language` and `accept-encoding` when they are absent; we set the
- * first two to empty values instead (an empty field rather than an invented `Deno/2.9.6`), and the forwarder
- * decides `accept-encoding` (see compression.ts).
+ * Nothing is invented: a field the client did not send is not sent (the fetch transport alone adds empty
+ * `user-agent`/`accept-language`, see fetch_transport.ts). The transport decides `accept-encoding`.
  *
  * Returns a null-prototype record: reading the incoming Headers once and handing fetch a record costs a third
  * of building a Headers object, which fetch would iterate (sort and combine) again.
@@ -89,8 +88,6 @@ export function upstreamRequestHeaderRecord(incoming: Headers, facts: ForwardedF
   if (!facts.trusted || out["x-forwarded-host"] === undefined) out["x-forwarded-host"] = facts.host;
   out["x-request-id"] = facts.requestId;
   out["via"] = priorVia === undefined ? facts.via : `${priorVia}, ${facts.via}`;
-  out["user-agent"] ??= "";
-  out["accept-language"] ??= "";
   return out;
 }
 

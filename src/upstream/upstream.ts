@@ -18,6 +18,20 @@ export interface UpstreamOptions {
   backup?: boolean;
 }
 
+/** Upstream connections of the HTTP/1.1 transport, kept here so the totals carry over a reload. */
+export interface ConnectionStats {
+  /** Open and waiting in a pool's idle list. */
+  idle: number;
+  /** Open and carrying an exchange (connecting included once connected). */
+  active: number;
+  /** Connections opened, ever. */
+  opened: number;
+  /** Exchanges sent on a connection that served one before. */
+  reused: number;
+  /** 1xx interim responses read and skipped. */
+  interim: number;
+}
+
 /** Peak-EWMA decay time: how quickly old latency observations fade (Finagle/Linkerd use 10 s). */
 const EWMA_DECAY_MS = 10_000;
 
@@ -28,6 +42,7 @@ export class Upstream {
   readonly id: string;
   readonly weight: number;
   readonly backup: boolean;
+  readonly connections: ConnectionStats = { idle: 0, active: 0, opened: 0, reused: 0, interim: 0 };
 
   #inFlight = 0;
   #healthy = true;

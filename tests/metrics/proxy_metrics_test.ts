@@ -108,6 +108,7 @@ Deno.test("ProxyMetrics exposes upstream up, in-flight and breaker state from th
       pool: "web",
       up: true,
       breaker: null,
+      connections: null,
       inFlight: 2,
       requests: 0,
       errors: 0,
@@ -119,6 +120,7 @@ Deno.test("ProxyMetrics exposes upstream up, in-flight and breaker state from th
       pool: "web",
       up: false,
       breaker: "open",
+      connections: null,
       inFlight: 0,
       requests: 1,
       errors: 1,
@@ -183,7 +185,13 @@ Deno.test("ProxyMetrics families all pass the strict exposition parser", () => {
   const registry = new Registry();
   const metrics = new ProxyMetrics(registry, {
     now: () => 0,
-    upstreams: () => [{ id: 'http://h"x\\', healthy: true, inFlight: 0, breaker: "half_open" }],
+    upstreams: () => [{
+      id: 'http://h"x\\',
+      healthy: true,
+      inFlight: 0,
+      breaker: "half_open",
+      connections: { idle: 1, active: 2, opened: 3, reused: 4, interim: 5 },
+    }],
   });
   metrics.recordRequest('route "q"\n', 'http://h"x\\', "DELETE", 404, 12);
   const names = [...parsePrometheusText(registry.expose()).keys()];
@@ -197,6 +205,10 @@ Deno.test("ProxyMetrics families all pass the strict exposition parser", () => {
     "proxy_requests_in_flight",
     "proxy_requests_total",
     "proxy_retries_total",
+    "proxy_upstream_connections",
+    "proxy_upstream_connections_opened_total",
+    "proxy_upstream_connections_reused_total",
+    "proxy_upstream_interim_responses_total",
     "proxy_upstream_requests_in_flight",
     "proxy_upstream_up",
     "proxy_websockets_open",
