@@ -1,0 +1,180 @@
+/**
+ * The request head the http1 transport writes: the client's fields minus hop-by-hop ones plus the forwarding
+ * ones, nothing invented (no user-agent / accept-language / accept-encoding the client did not send), no
+ * framing on a bodyless request, Content-Length bodies as is and chunked bodies as chunked.
+ */
+import assert from "node:assert/strict";
+import { startProxy } from "../_support/proxy.ts";
+import { type RawConnection, rawRequest, startRawUpstream } from "../_support/raw_upstream.ts";
+import { transportConfig } from "./_support.ts";
+
+const decoder = new TextDecoder();
+
+/** Header lines of a raw head as [lower-case name, value], the request line excluded. */
+function fields(head: string): [string, string][] {
+  return head.split("\r\n").slice(1).map((line) => {
+    const colon = line.indexOf(":");
+    return [line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()];
+  });
+}
+
+/** Everything after the head until `done(body)` says the body is complete or the proxy closes. */
+async function readRest(connection: RawConnection, done: (body: string) => boolean): Promise<string> {
+  let body = "";
+  while (!done(body)) {
+    const chunk = await connection.read();
+    if (chunk === undefined) break;
+    body += decoder.decode(chunk);
+  }
+  return body;
+}
+
+/** What the forwarder itself adds; anything else upstream must come from the client. */
+const FORWARDING = new Set([
+  "x-forwarded-for",
+  "x-forwarded-proto",
+  "x-forwarded-host",
+  "via",
+  "x-request-id",
+]);
+
+function captureUpstream(done: (head: string, body: string) => boolean) {
+  const bodies: string[] = [];
+  const upstream = startRawUpstream(async (connection) => {
+    while (true) {
+      const head = await connection.readHead();
+      bodies.push(await readRest(connection, (body) => done(head, body)));
+      await connection.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+    }
+  });
+  return { upstream, bodies };
+}
+
+const noBody = () => true;
+
+Deno.test("http1 transport: a minimal GET reaches the upstream with only Host and the forwarding fields", async () => {
+  const { upstream } = captureUpstream(noBody);
+  await using _upstream = upstream;
+  await using proxy = startProxy(transportConfig([upstream.url]));
+
+  const response = await rawRequest(
+    proxy.port,
+    `GET /plain?q=1 HTTP/1.1\r\nHost: 127.0.0.1:${proxy.port}\r\nConnection: close\r\n\r\n`,
+  );
+
+  assert.equal(response.status, 200);
+  const head = upstream.heads[0]!;
+  assert.match(head, /^GET \/plain\?q=1 HTTP\/1\.1\r\n/);
+  const names = fields(head).map(([name]) => name);
+  for (const invented of ["user-agent", "accept-language", "accept-encoding", "accept"]) {
+    assert.ok(!names.includes(invented), `${invented} invented upstream:\n${head}`);
+  }
+  assert.ok(!names.includes("content-length") && !names.includes("transfer-encoding"), `framing:\n${head}`);
+  assert.deepEqual(names.filter((name) => name !== "host" && !FORWARDING.has(name)), [], head);
+  assert.equal(names.filter((name) => name === "host").length, 1);
+  for (const [name, value] of fields(head)) assert.notEqual(value, "", `empty ${name} sent upstream`);
+});
+
+Deno.test("http1 transport: the client's own user-agent, accept and accept-encoding reach the upstream unchanged", async () => {
+  const { upstream } = captureUpstream(noBody);
+  await using _upstream = upstream;
+  await using proxy = startProxy(transportConfig([upstream.url]));
+
+  await rawRequest(
+    proxy.port,
+    [
+      "GET /ua HTTP/1.1",
+      `Host: 127.0.0.1:${proxy.port}`,
+      "User-Agent: probe/1.0",
+      "Accept: text/plain",
+      "Accept-Encoding: br",
+      "X-Custom: a",
+      "X-Custom: b",
+      "Connection: close",
+      "",
+      "",
+    ].join("\r\n"),
+  );
+
+  const got = fields(upstream.heads[0]!);
+  const value = (name: string) => got.filter(([n]) => n === name).map(([, v]) => v);
+  assert.deepEqual(value("user-agent"), ["probe/1.0"]);
+  assert.deepEqual(value("accept"), ["text/plain"]);
+  assert.deepEqual(value("accept-encoding"), ["br"]);
+  assert.equal(value("x-custom").join(", "), "a, b");
+  assert.deepEqual(value("accept-language"), []);
+});
+
+Deno.test("http1 transport: a Content-Length request body is forwarded with the same Content-Length", async () => {
+  const { upstream, bodies } = captureUpstream((head, body) =>
+    body.length >= Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0)
+  );
+  await using _upstream = upstream;
+  await using proxy = startProxy(transportConfig([upstream.url]));
+
+  const response = await rawRequest(
+    proxy.port,
+    `POST /cl HTTP/1.1\r\nHost: 127.0.0.1:${proxy.port}\r\nContent-Length: 11\r\nConnection: close\r\n\r\nhello world`,
+  );
+
+  assert.equal(response.status, 200);
+  const got = fields(upstream.heads[0]!);
+  assert.deepEqual(got.filter(([n]) => n === "content-length"), [["content-length", "11"]]);
+  assert.ok(!got.some(([n]) => n === "transfer-encoding"));
+  assert.equal(bodies[0], "hello world");
+});
+
+Deno.test("http1 transport: a chunked request body is forwarded chunked", async () => {
+  const { upstream, bodies } = captureUpstream((_head, body) => body.endsWith("0\r\n\r\n"));
+  await using _upstream = upstream;
+  await using proxy = startProxy(transportConfig([upstream.url]));
+
+  const response = await rawRequest(
+    proxy.port,
+    [
+      "POST /chunked HTTP/1.1",
+      `Host: 127.0.0.1:${proxy.port}`,
+      "Transfer-Encoding: chunked",
+      "Connection: close",
+      "",
+      "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+    ].join("\r\n"),
+  );
+
+  assert.equal(response.status, 200);
+  const got = fields(upstream.heads[0]!);
+  assert.deepEqual(got.filter(([n]) => n === "transfer-encoding"), [["transfer-encoding", "chunked"]]);
+  assert.ok(!got.some(([n]) => n === "content-length"), upstream.heads[0]);
+  const wire = bodies[0]!;
+  assert.ok(wire.endsWith("0\r\n\r\n"), wire);
+  // Undo the framing: whatever chunk sizes the proxy chose, the bytes are the client's.
+  let data = "";
+  let rest = wire;
+  while (true) {
+    const lineEnd = rest.indexOf("\r\n");
+    const size = parseInt(rest.slice(0, lineEnd).split(";")[0]!, 16);
+    if (size === 0) break;
+    data += rest.slice(lineEnd + 2, lineEnd + 2 + size);
+    rest = rest.slice(lineEnd + 2 + size + 2);
+  }
+  assert.equal(data, "hello world");
+});
+
+Deno.test("http1 transport: a DELETE and an OPTIONS without a body carry no framing upstream", async () => {
+  const { upstream } = captureUpstream(noBody);
+  await using _upstream = upstream;
+  await using proxy = startProxy(transportConfig([upstream.url]));
+
+  for (const method of ["DELETE", "OPTIONS", "HEAD"]) {
+    await rawRequest(
+      proxy.port,
+      `${method} /x HTTP/1.1\r\nHost: 127.0.0.1:${proxy.port}\r\nConnection: close\r\n\r\n`,
+    );
+  }
+
+  assert.equal(upstream.heads.length, 3);
+  for (const head of upstream.heads) {
+    const names = fields(head).map(([name]) => name);
+    assert.ok(!names.includes("content-length") && !names.includes("transfer-encoding"), head);
+  }
+});
