@@ -2,7 +2,8 @@
  * Freshness lifetime and age (RFC 9111 §4.2). All times are epoch milliseconds; results are milliseconds.
  */
 import { type CacheControl, DELTA_SECONDS_MAX, deltaSeconds, parseCacheControl } from "./cache_control.ts";
-import { type HeaderPairs, headerValue, parseHttpDate } from "./header_list.ts";
+import { type HeaderPairs, headerValue } from "./header_list.ts";
+import { parseHttpDate } from "./http_date.ts";
 
 /** Status codes defined as heuristically cacheable (RFC 9110 §15.1). */
 export const HEURISTICALLY_CACHEABLE: ReadonlySet<number> = new Set([
