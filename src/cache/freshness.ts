@@ -2,7 +2,8 @@
  * Freshness lifetime and age (RFC 9111 §4.2). All times are epoch milliseconds; results are milliseconds.
  */
 import { type CacheControl, DELTA_SECONDS_MAX, deltaSeconds, parseCacheControl } from "./cache_control.ts";
-import { type HeaderPairs, headerValue, parseHttpDate } from "./header_list.ts";
+import { type HeaderPairs, headerValue } from "./header_list.ts";
+import { parseHttpDate } from "./http_date.ts";
 
 /** Status codes defined as heuristically cacheable (RFC 9110 §15.1). */
 export const HEURISTICALLY_CACHEABLE: ReadonlySet<number> = new Set([
@@ -89,16 +90,21 @@ export function hasExplicitFreshness(headers: HeaderPairs, cc: CacheControl, sha
 }
 
 /**
- * The Age header as seconds (RFC 9111 §5.1: `Age = delta-seconds`). A value that is not one non-negative
- * integer (negative, fractional, with parameters, or a list from repeated fields such as `0, 7200`) cannot
- * be trusted, so the response is treated as stale — the same rule §4.2.1 applies to invalid freshness
- * information — by returning the largest delta-seconds (§1.2.2). http-cache-tests checks this.
+ * The Age header as seconds (RFC 9111 §5.1: `Age = delta-seconds`). Only the first value counts when the
+ * field is a list or repeated (`0, old` → 0; repeated lines arrive joined with ", "), and parameters after
+ * `;` are dropped (`7200;foo=bar` → 7200). A first value that is not a non-negative integer (negative,
+ * fractional, `1 2`, text) is ignored: the age is then 0 and the response's own freshness decides (§5.1 "a
+ * cache SHOULD ignore the field"). Values at or beyond
+ * 2147483648 are capped there (§1.2.2), which no lifetime exceeds, so such a response is stale.
  */
 export function ageValueSeconds(headers: HeaderPairs): number {
   const raw = headerValue(headers, "age");
   if (raw === undefined) return 0;
-  const value = raw.trim();
-  return /^\d+$/.test(value) ? Math.min(Number(value), DELTA_SECONDS_MAX) : DELTA_SECONDS_MAX;
+  const comma = raw.indexOf(",");
+  const member = comma < 0 ? raw : raw.slice(0, comma);
+  const semicolon = member.indexOf(";");
+  const first = (semicolon < 0 ? member : member.slice(0, semicolon)).trim();
+  return /^\d+$/.test(first) ? Math.min(Number(first), DELTA_SECONDS_MAX) : 0;
 }
 
 /**

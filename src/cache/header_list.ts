@@ -58,20 +58,3 @@ export function splitList(value: string | undefined): string[] {
   }
   return out;
 }
-
-/**
- * Parses an HTTP-date (RFC 9110 §5.6.7: IMF-fixdate, and the obsolete RFC 850 and asctime forms, which
- * `Date.parse` accepts). Returns epoch milliseconds, or undefined when invalid. Numbers alone are not dates.
- */
-export function parseHttpDate(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const trimmed = value.trim();
-  if (!/^[A-Za-z]{3}/.test(trimmed)) return undefined;
-  const ms = Date.parse(trimmed.includes("GMT") || trimmed.includes("UTC") ? trimmed : `${trimmed} GMT`);
-  return Number.isNaN(ms) ? undefined : ms;
-}
-
-/** Formats epoch milliseconds as an IMF-fixdate. */
-export function formatHttpDate(ms: number): string {
-  return new Date(ms).toUTCString();
-}

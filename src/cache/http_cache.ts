@@ -12,13 +12,13 @@ import { type CacheStatus, formatCacheStatus, type ForwardReason, type XCache } 
 import { currentAgeMs, freshnessLifetimeMs } from "./freshness.ts";
 import { NOT_STORED } from "./header_list.ts";
 import {
-  formatHttpDate,
   type HeaderPairs,
   type HeaderSource,
   headerValue,
   splitList,
   withoutHeaders,
 } from "./header_list.ts";
+import { formatHttpDate } from "./http_date.ts";
 import { invalidationTargets } from "./invalidation.ts";
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, Lru } from "./lru.ts";
 import {

@@ -2,14 +2,8 @@
  * Validation (RFC 9111 §4.3): conditional requests to the origin, merging a 304 into the stored response,
  * and answering a client's own conditional request from a stored response.
  */
-import {
-  type HeaderPairs,
-  type HeaderSource,
-  headerValue,
-  NOT_STORED,
-  parseHttpDate,
-  splitList,
-} from "./header_list.ts";
+import { type HeaderPairs, type HeaderSource, headerValue, NOT_STORED, splitList } from "./header_list.ts";
+import { parseHttpDate } from "./http_date.ts";
 
 /**
  * Headers to add to the forwarded request when revalidating a stored response (§4.3.1): If-None-Match with

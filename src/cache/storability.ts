@@ -8,7 +8,8 @@ import { type HeaderPairs, type HeaderSource, headerValue } from "./header_list.
 /**
  * Final status codes whose semantics this cache understands (§3 "the response status code is final and
  * understood"). 206 is left out: we do not implement range combination (§3.3), so partial content is never
- * stored. Statuses outside HEURISTICALLY_CACHEABLE still need explicit freshness to be stored.
+ * stored. Statuses outside this set (any other final 200–599, e.g. 299, 499, 599) are stored only with
+ * explicit freshness (max-age, s-maxage, Expires, from Cache-Control or a targeted field).
  */
 export const UNDERSTOOD_STATUS: ReadonlySet<number> = new Set([
   200,
@@ -74,12 +75,19 @@ export function storability(input: StorabilityInput): Storability {
     parseCacheControl(headerValue(input.requestHeaders, "cache-control"));
   const res = input.responseCacheControl ??
     parseCacheControl(headerValue(input.responseHeaders, "cache-control"));
+  // §3: only final responses (1xx are never stored), and never partial content or a 304 (not complete
+  // responses; we do not combine ranges, §3.3–3.4).
+  if (status < 200 || status > 599 || status === 206 || status === 304) return no("status");
   const understood = UNDERSTOOD_STATUS.has(status);
+  // §3 "the response status code is final (see Section 15 of [HTTP])": a status this cache does not
+  // otherwise know (299, 499, 599) is stored when it carries explicit freshness.
+  const explicit = res.has("max-age") || (shared && res.has("s-maxage")) ||
+    headerValue(input.responseHeaders, "expires") !== undefined;
   // §5.2.2.3 must-understand: store only if the status is understood; then no-store is overridden.
   if (res.has("must-understand")) {
     if (!understood) return no("status");
   } else {
-    if (status < 200 || !understood) return no("status");
+    if (!understood && !explicit) return no("status");
     if (res.has("no-store")) return no("no-store");
   }
   if (req.has("no-store")) return no("request-no-store");
@@ -95,9 +103,7 @@ export function storability(input: StorabilityInput): Storability {
   // §3: at least one of public, private (private caches), Expires, max-age, s-maxage (shared), a
   // heuristically cacheable status. must-understand alone does not qualify.
   if (
-    res.has("public") || (!shared && res.has("private")) || res.has("max-age") ||
-    (shared && res.has("s-maxage")) || headerValue(input.responseHeaders, "expires") !== undefined ||
-    HEURISTICALLY_CACHEABLE.has(status)
+    explicit || res.has("public") || (!shared && res.has("private")) || HEURISTICALLY_CACHEABLE.has(status)
   ) {
     return STORABLE;
   }

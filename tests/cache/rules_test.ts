@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { deltaSeconds, parseCacheControl } from "../../src/cache/cache_control.ts";
 import { CacheKey } from "../../src/cache/cache_key.ts";
 import { formatCacheStatus } from "../../src/cache/cache_status.ts";
-import { currentAgeMs, freshnessLifetimeMs } from "../../src/cache/freshness.ts";
-import { type HeaderPairs, parseHttpDate } from "../../src/cache/header_list.ts";
+import { ageValueSeconds, currentAgeMs, freshnessLifetimeMs } from "../../src/cache/freshness.ts";
+import type { HeaderPairs } from "../../src/cache/header_list.ts";
 import { invalidationTargets } from "../../src/cache/invalidation.ts";
 import {
   clientNotModified,
@@ -132,10 +132,34 @@ Deno.test("currentAgeMs() combines Age, apparent age, response delay and residen
   assert.equal(currentAgeMs([["date", date(T0 - 60_000)], ["age", "1"]], times, T0), 60_000);
   // A Date in the future does not make age negative.
   assert.equal(currentAgeMs([["date", date(T0 + 60_000)]], times, T0), 2_000);
-  // An invalid Age (negative, fractional, a list, with parameters) makes the response maximally old.
-  for (const age of ["-5", "7200.0", "0, 0", "7200;foo=bar", "abc"]) {
+  // RFC 9111 §5.1: an Age that is not a non-negative integer is ignored (age from Date alone).
+  for (const age of ["-5", "7200.0", "abc", "1 2", "", "0x10", "+5"]) {
+    assert.equal(currentAgeMs([["date", date(T0)], ["age", age]], times, T0), 2_000, `Age: ${age}`);
+  }
+  // The first value of a list, or of several Age lines, counts; parameters are dropped.
+  assert.equal(currentAgeMs([["date", date(T0)], ["age", "0, 7200"]], times, T0), 2_000);
+  assert.equal(currentAgeMs([["date", date(T0)], ["age", "7200, 0"]], times, T0), 7_202_000);
+  assert.equal(currentAgeMs([["date", date(T0)], ["age", "0"], ["age", "7200"]], times, T0), 2_000);
+  assert.equal(currentAgeMs([["date", date(T0)], ["age", "7200"], ["age", "0"]], times, T0), 7_202_000);
+  assert.equal(currentAgeMs([["date", date(T0)], ["age", "7200;foo=bar"]], times, T0), 7_202_000);
+  // §1.2.2: values at or beyond 2^31 are capped there ("very old").
+  for (const age of ["2147483648", "2147483649", "99999999999999999999"]) {
     assert.equal(currentAgeMs([["date", date(T0)], ["age", age]], times, T0), 2_147_483_648_000 + 2_000, age);
   }
+});
+
+Deno.test("ageValueSeconds(): an ignored Age keeps a max-age response fresh; a huge one makes it stale", () => {
+  const times = { requestTime: T0, responseTime: T0 };
+  const lifetime = 3_600_000;
+  for (const age of ["abc", "-7200", "7200.0", "0, 0", "0, 7200"]) {
+    assert.ok(currentAgeMs([["date", date(T0)], ["age", age]], times, T0) < lifetime, age);
+  }
+  for (const age of ["2147483647", "2147483648", "7200, 0"]) {
+    assert.ok(currentAgeMs([["date", date(T0)], ["age", age]], times, T0) >= lifetime, age);
+  }
+  assert.equal(ageValueSeconds([["age", "2147483649"]]), 2_147_483_648);
+  assert.equal(ageValueSeconds([["age", " 15 "]]), 15);
+  assert.equal(ageValueSeconds([]), 0);
 });
 
 Deno.test("varyNames() and varyKey() normalize nominated headers; '*' is reported", () => {
@@ -233,13 +257,4 @@ Deno.test("CacheKey.for() drops fragments and ignored params, keeps query order 
   assert.equal(tuned.for("https://x.test/p?z=1&utm_source=m&fbclid=q&a=2"), "https://x.test/p?a=2&z=1");
   assert.equal(tuned.for("https://x.test/p?utm_medium=1"), "https://x.test/p");
   assert.throws(() => new CacheKey({ ignoredQueryParams: [""] }), TypeError);
-});
-
-Deno.test("parseHttpDate() accepts the three HTTP-date forms and rejects numbers", () => {
-  const ms = Date.UTC(1994, 10, 6, 8, 49, 37);
-  assert.equal(parseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT"), ms);
-  assert.equal(parseHttpDate("Sunday, 06-Nov-94 08:49:37 GMT"), ms);
-  assert.equal(parseHttpDate("Sun Nov  6 08:49:37 1994"), ms);
-  assert.equal(parseHttpDate("0"), undefined);
-  assert.equal(parseHttpDate("soon"), undefined);
 });
