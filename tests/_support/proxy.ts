@@ -2,10 +2,13 @@
 import { upstreamSnapshots } from "../../src/admin/upstream_snapshots.ts";
 import { createApp } from "../../src/app.ts";
 import { parseConfig } from "../../src/config/load_config.ts";
+import type { Config } from "../../src/config/types.ts";
 import type { LineSink } from "../../src/log/line_writer.ts";
 import { ProxyMetrics } from "../../src/metrics/proxy_metrics.ts";
 import { Registry } from "../../src/metrics/registry.ts";
 import { Runtime, type RuntimeLog } from "../../src/runtime.ts";
+import type { TransportName } from "../../src/transport/transport.ts";
+import { transportOverride } from "./transports.ts";
 
 export interface TestProxy extends AsyncDisposable {
   readonly url: string;
@@ -21,9 +24,10 @@ export interface TestProxy extends AsyncDisposable {
 /** `yaml` is a full config; `server.port` is ignored (port 0 is used). `log` receives the runtime's events. */
 export function startProxy(
   yaml: string,
-  options: { hostname?: string; accessLog?: LineSink; log?: RuntimeLog } = {},
+  options: { hostname?: string; accessLog?: LineSink; log?: RuntimeLog; transport?: TransportName } = {},
 ): TestProxy {
-  const config = parseConfig(yaml, "test.yaml");
+  const parsed = parseConfig(yaml, "test.yaml");
+  const config = withTransport(parsed, options.transport ?? transportOverride());
   const source = { current: new Runtime(config, options.log ? { log: options.log } : {}).start() };
   const errors: unknown[] = [];
   const registry = new Registry();
@@ -50,6 +54,13 @@ export function startProxy(
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** `config` with every pool on `transport` (unchanged when `transport` is undefined). */
+function withTransport(config: Config, transport: TransportName | undefined): Config {
+  if (transport === undefined) return config;
+  const pools = new Map([...config.pools].map(([name, pool]) => [name, { ...pool, transport }]));
+  return { ...config, pools };
 }
 
 /** A one-pool config pointing at the given upstream URLs, with optional extra YAML for `server:`. */

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { poolConfig, startProxy } from "../_support/proxy.ts";
 import { rawExchange, rawRequest, startRawUpstream } from "../_support/raw_upstream.ts";
 import { startUpstream } from "../_support/upstream.ts";
+import { bothTransports } from "../_support/transports.ts";
 
 const decoder = new TextDecoder();
 
@@ -53,7 +54,7 @@ async function assertErrorResponse(response: Response, status: number, words: Re
   assert.ok(id !== "" && body.includes(id), body);
 }
 
-Deno.test("an upstream that accepts and never answers yields 504 after first_byte_timeout", async () => {
+bothTransports("an upstream that accepts and never answers yields 504 after first_byte_timeout", async () => {
   const proxyHungUp = Promise.withResolvers<void>();
   await using upstream = startRawUpstream(async (connection) => {
     await connection.readHead();
@@ -70,24 +71,27 @@ Deno.test("an upstream that accepts and never answers yields 504 after first_byt
   assert.notEqual(await withinGuard(proxyHungUp.promise), "guard expired");
 });
 
-Deno.test("response headers that arrive after first_byte_timeout yield 504, not the late response", async () => {
-  const upstreamWait = Promise.withResolvers<"slept" | "interrupted">();
-  await using upstream = startRawUpstream(async (connection) => {
-    await connection.readHead();
-    upstreamWait.resolve(await sleepUnless(1_000, untilClosed(connection)));
-    await connection.write("HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nlate").catch(() => {});
-  });
-  await using proxy = startProxy(poolConfig([upstream.url], "first_byte_timeout: 300ms"));
+bothTransports(
+  "response headers that arrive after first_byte_timeout yield 504, not the late response",
+  async () => {
+    const upstreamWait = Promise.withResolvers<"slept" | "interrupted">();
+    await using upstream = startRawUpstream(async (connection) => {
+      await connection.readHead();
+      upstreamWait.resolve(await sleepUnless(1_000, untilClosed(connection)));
+      await connection.write("HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nlate").catch(() => {});
+    });
+    await using proxy = startProxy(poolConfig([upstream.url], "first_byte_timeout: 300ms"));
 
-  const response = await fetch(`${proxy.url}/slow`);
+    const response = await fetch(`${proxy.url}/slow`);
 
-  await assertErrorResponse(response, 504, /timed out/);
-  assert.equal(upstream.heads.length, 1);
-  // The proxy hung up on the upstream before the upstream's 1 s were over.
-  assert.equal(await upstreamWait.promise, "interrupted");
-});
+    await assertErrorResponse(response, 504, /timed out/);
+    assert.equal(upstream.heads.length, 1);
+    // The proxy hung up on the upstream before the upstream's 1 s were over.
+    assert.equal(await upstreamWait.promise, "interrupted");
+  },
+);
 
-Deno.test("a refused connection yields 502", async () => {
+bothTransports("a refused connection yields 502", async () => {
   await using proxy = startProxy(poolConfig([refusedUrl()]));
 
   const response = await fetch(`${proxy.url}/refused`);
@@ -95,20 +99,23 @@ Deno.test("a refused connection yields 502", async () => {
   await assertErrorResponse(response, 502, /cannot connect/);
 });
 
-Deno.test("an upstream that resets the connection after reading part of the request yields 502", async () => {
-  await using upstream = startRawUpstream(async (connection) => {
-    await connection.readHead();
-    // Closing a socket with unread received data makes the kernel send RST instead of FIN (RFC 2525 §2.17).
-  });
-  await using proxy = startProxy(poolConfig([upstream.url]));
+bothTransports(
+  "an upstream that resets the connection after reading part of the request yields 502",
+  async () => {
+    await using upstream = startRawUpstream(async (connection) => {
+      await connection.readHead();
+      // Closing a socket with unread received data makes the kernel send RST instead of FIN (RFC 2525 §2.17).
+    });
+    await using proxy = startProxy(poolConfig([upstream.url]));
 
-  const response = await fetch(`${proxy.url}/reset`, { method: "POST", body: new Uint8Array(1024 * 1024) });
+    const response = await fetch(`${proxy.url}/reset`, { method: "POST", body: new Uint8Array(1024 * 1024) });
 
-  await assertErrorResponse(response, 502, /closed|failed/);
-  assert.ok(upstream.heads.length >= 1);
-});
+    await assertErrorResponse(response, 502, /closed|failed/);
+    assert.ok(upstream.heads.length >= 1);
+  },
+);
 
-Deno.test("an upstream that closes without replying yields 502", async () => {
+bothTransports("an upstream that closes without replying yields 502", async () => {
   await using upstream = startRawUpstream(async (connection) => {
     await connection.readHead();
     connection.close();
@@ -121,7 +128,7 @@ Deno.test("an upstream that closes without replying yields 502", async () => {
   assert.equal(upstream.heads.length, 1);
 });
 
-Deno.test("an upstream that closes after a partial status line yields 502", async () => {
+bothTransports("an upstream that closes after a partial status line yields 502", async () => {
   await using upstream = startRawUpstream(async (connection) => {
     await connection.readHead();
     await connection.write("HTTP/1.1 20");
@@ -135,66 +142,72 @@ Deno.test("an upstream that closes after a partial status line yields 502", asyn
   assert.equal(upstream.heads.length, 1);
 });
 
-Deno.test("an upstream that closes mid-body leaves the client with a failed read, never a complete body", async () => {
-  await using upstream = startRawUpstream(async (connection) => {
-    await connection.readHead();
-    await connection.write(
-      "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: 1000\r\n\r\n",
+bothTransports(
+  "an upstream that closes mid-body leaves the client with a failed read, never a complete body",
+  async () => {
+    await using upstream = startRawUpstream(async (connection) => {
+      await connection.readHead();
+      await connection.write(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: 1000\r\n\r\n",
+      );
+      await connection.write("0123456789");
+      connection.close();
+    });
+    await using proxy = startProxy(poolConfig([upstream.url]));
+
+    const viaFetch = await fetch(`${proxy.url}/truncated`);
+    assert.equal(viaFetch.status, 200);
+    await assert.rejects(viaFetch.arrayBuffer());
+
+    const raw = await rawRequest(
+      proxy.port,
+      `GET /truncated HTTP/1.1\r\nHost: 127.0.0.1:${proxy.port}\r\n\r\n`,
     );
-    await connection.write("0123456789");
-    connection.close();
-  });
-  await using proxy = startProxy(poolConfig([upstream.url]));
+    assert.equal(raw.status, 200);
+    assert.equal(raw.complete, false, `${raw.head}\n${raw.body.length} body bytes`);
+    assert.equal(upstream.heads.length, 2);
+  },
+);
 
-  const viaFetch = await fetch(`${proxy.url}/truncated`);
-  assert.equal(viaFetch.status, 200);
-  await assert.rejects(viaFetch.arrayBuffer());
-
-  const raw = await rawRequest(
-    proxy.port,
-    `GET /truncated HTTP/1.1\r\nHost: 127.0.0.1:${proxy.port}\r\n\r\n`,
-  );
-  assert.equal(raw.status, 200);
-  assert.equal(raw.complete, false, `${raw.head}\n${raw.body.length} body bytes`);
-  assert.equal(upstream.heads.length, 2);
-});
-
-Deno.test("server.body_timeout passing mid-body fails the client's body read and closes the upstream connection", async () => {
-  const proxyHungUp = Promise.withResolvers<void>();
-  await using upstream = startRawUpstream(async (connection) => {
-    await connection.readHead();
-    await connection.write(
-      "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: 1000\r\n\r\n",
+bothTransports(
+  "server.body_timeout passing mid-body fails the client's body read and closes the upstream connection",
+  async () => {
+    const proxyHungUp = Promise.withResolvers<void>();
+    await using upstream = startRawUpstream(async (connection) => {
+      await connection.readHead();
+      await connection.write(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: 1000\r\n\r\n",
+      );
+      await connection.write("0123456789");
+      await untilClosed(connection);
+      proxyHungUp.resolve();
+    });
+    await using proxy = startProxy(
+      poolConfig([upstream.url], "body_timeout: 400ms, first_byte_timeout: 300ms"),
     );
-    await connection.write("0123456789");
-    await untilClosed(connection);
-    proxyHungUp.resolve();
-  });
-  await using proxy = startProxy(
-    poolConfig([upstream.url], "body_timeout: 400ms, first_byte_timeout: 300ms"),
-  );
 
-  const response = await fetch(`${proxy.url}/stall`);
-  assert.equal(response.status, 200);
-  const reader = response.body!.getReader();
-  const first = await reader.read();
-  assert.equal(decoder.decode(first.value), "0123456789");
-  const drained = (async () => {
-    try {
-      while (!(await reader.read()).done) { /* drain */ }
-      return "completed";
-    } catch {
-      return "failed";
-    }
-  })();
-  const outcome = await withinGuard(drained);
-  if (outcome === "guard expired") await reader.cancel();
-  assert.equal(outcome, "failed");
+    const response = await fetch(`${proxy.url}/stall`);
+    assert.equal(response.status, 200);
+    const reader = response.body!.getReader();
+    const first = await reader.read();
+    assert.equal(decoder.decode(first.value), "0123456789");
+    const drained = (async () => {
+      try {
+        while (!(await reader.read()).done) { /* drain */ }
+        return "completed";
+      } catch {
+        return "failed";
+      }
+    })();
+    const outcome = await withinGuard(drained);
+    if (outcome === "guard expired") await reader.cancel();
+    assert.equal(outcome, "failed");
 
-  assert.notEqual(await withinGuard(proxyHungUp.promise), "guard expired");
-});
+    assert.notEqual(await withinGuard(proxyHungUp.promise), "guard expired");
+  },
+);
 
-Deno.test("upstream response headers over 64 KiB yield 502", async () => {
+bothTransports("upstream response headers over 64 KiB yield 502", async () => {
   await using upstream = startRawUpstream(async (connection) => {
     await connection.readHead();
     const filler = "x".repeat(1000);
@@ -210,33 +223,38 @@ Deno.test("upstream response headers over 64 KiB yield 502", async () => {
   assert.equal(upstream.heads.length, 1);
 });
 
-Deno.test("a client that disconnects while the upstream works cancels the upstream request", async () => {
-  const upstreamGotRequest = Promise.withResolvers<void>();
-  const proxyHungUp = Promise.withResolvers<void>();
-  await using upstream = startRawUpstream(async (connection) => {
-    await connection.readHead();
-    upstreamGotRequest.resolve();
-    await untilClosed(connection);
-    proxyHungUp.resolve();
-  });
-  // The timeout only bounds the test should cancellation be broken.
-  await using proxy = startProxy(poolConfig([upstream.url], "timeout: 5s"));
+bothTransports(
+  "a client that disconnects while the upstream works cancels the upstream request",
+  async () => {
+    const upstreamGotRequest = Promise.withResolvers<void>();
+    const proxyHungUp = Promise.withResolvers<void>();
+    await using upstream = startRawUpstream(async (connection) => {
+      await connection.readHead();
+      upstreamGotRequest.resolve();
+      await untilClosed(connection);
+      proxyHungUp.resolve();
+    });
+    // The timeout only bounds the test should cancellation be broken.
+    await using proxy = startProxy(poolConfig([upstream.url], "timeout: 5s"));
 
-  const client = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
-  await client.write(new TextEncoder().encode(`GET /work HTTP/1.1\r\nHost: 127.0.0.1:${proxy.port}\r\n\r\n`));
-  const arrived = await withinGuard(upstreamGotRequest.promise);
-  client.close();
+    const client = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
+    await client.write(
+      new TextEncoder().encode(`GET /work HTTP/1.1\r\nHost: 127.0.0.1:${proxy.port}\r\n\r\n`),
+    );
+    const arrived = await withinGuard(upstreamGotRequest.promise);
+    client.close();
 
-  assert.notEqual(arrived, "guard expired");
-  assert.notEqual(
-    await withinGuard(proxyHungUp.promise),
-    "guard expired",
-    "the upstream request was not cancelled",
-  );
-  assert.equal(upstream.heads.length, 1);
-});
+    assert.notEqual(arrived, "guard expired");
+    assert.notEqual(
+      await withinGuard(proxyHungUp.promise),
+      "guard expired",
+      "the upstream request was not cancelled",
+    );
+    assert.equal(upstream.heads.length, 1);
+  },
+);
 
-Deno.test("a client that disconnects mid-body closes the upstream connection", async () => {
+bothTransports("a client that disconnects mid-body closes the upstream connection", async () => {
   const proxyHungUp = Promise.withResolvers<void>();
   await using upstream = startRawUpstream(async (connection) => {
     await connection.readHead();
@@ -271,7 +289,7 @@ Deno.test("a client that disconnects mid-body closes the upstream connection", a
 for (
   const [method, target] of [["CONNECT", "example.test:443"], ["TRACE", "/trace"]] as const
 ) {
-  Deno.test(`${method} is refused with 405 and never forwarded`, async () => {
+  bothTransports(`${method} is refused with 405 and never forwarded`, async () => {
     await using upstream = startUpstream();
     await using proxy = startProxy(poolConfig([upstream.url]));
 
@@ -284,7 +302,7 @@ for (
   });
 }
 
-Deno.test("an HTTP/1.1 request without Host is refused with 400 and never forwarded", async () => {
+bothTransports("an HTTP/1.1 request without Host is refused with 400 and never forwarded", async () => {
   await using upstream = startUpstream();
   await using proxy = startProxy(poolConfig([upstream.url]));
 

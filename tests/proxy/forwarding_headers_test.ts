@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { poolConfig, startProxy } from "../_support/proxy.ts";
 import { rawRequest } from "../_support/raw_upstream.ts";
 import { startUpstream } from "../_support/upstream.ts";
+import { bothTransports } from "../_support/transports.ts";
 
 const SPOOFED = [
   "X-Forwarded-For: 203.0.113.9",
@@ -19,42 +20,48 @@ function request(port: number): string {
   return [`GET /fwd HTTP/1.1`, `Host: app.test:${port}`, ...SPOOFED, "", ""].join("\r\n");
 }
 
-Deno.test("the proxy adds X-Forwarded-* and Via, replacing forwarding headers from an untrusted peer", async () => {
-  await using upstream = startUpstream();
-  await using proxy = startProxy(poolConfig([upstream.url]));
+bothTransports(
+  "the proxy adds X-Forwarded-* and Via, replacing forwarding headers from an untrusted peer",
+  async () => {
+    await using upstream = startUpstream();
+    await using proxy = startProxy(poolConfig([upstream.url]));
 
-  const response = await rawRequest(proxy.port, request(proxy.port));
+    const response = await rawRequest(proxy.port, request(proxy.port));
 
-  assert.equal(response.status, 200);
-  assert.equal(new TextDecoder().decode(response.body), `upstream ${upstream.port}`);
-  assert.equal(response.headers.get("via"), "1.1 proxy");
-  const headers = upstream.received[0]!.headers;
-  assert.equal(headers.get("x-forwarded-for"), "127.0.0.1");
-  assert.equal(headers.get("x-forwarded-proto"), "http");
-  assert.equal(headers.get("x-forwarded-host"), `app.test:${proxy.port}`);
-  assert.equal(headers.get("forwarded"), null);
-  // Via records the path a message took whoever sent it (§7.6.3), so it is extended, not a trust matter.
-  assert.equal(headers.get("via"), "1.1 edge, 1.1 proxy");
-});
+    assert.equal(response.status, 200);
+    assert.equal(new TextDecoder().decode(response.body), `upstream ${upstream.port}`);
+    assert.equal(response.headers.get("via"), "1.1 proxy");
+    const headers = upstream.received[0]!.headers;
+    assert.equal(headers.get("x-forwarded-for"), "127.0.0.1");
+    assert.equal(headers.get("x-forwarded-proto"), "http");
+    assert.equal(headers.get("x-forwarded-host"), `app.test:${proxy.port}`);
+    assert.equal(headers.get("forwarded"), null);
+    // Via records the path a message took whoever sent it (§7.6.3), so it is extended, not a trust matter.
+    assert.equal(headers.get("via"), "1.1 edge, 1.1 proxy");
+  },
+);
 
-Deno.test("forwarding headers from a peer in server.trusted_proxies are kept and X-Forwarded-For is appended", async () => {
-  await using upstream = startUpstream();
-  await using proxy = startProxy(poolConfig([upstream.url], `trusted_proxies: ["127.0.0.1/32"]`));
+bothTransports(
+  "forwarding headers from a peer in server.trusted_proxies are kept and X-Forwarded-For is appended",
+  async () => {
+    await using upstream = startUpstream();
+    await using proxy = startProxy(poolConfig([upstream.url], `trusted_proxies: ["127.0.0.1/32"]`));
 
-  const response = await rawRequest(proxy.port, request(proxy.port));
+    const response = await rawRequest(proxy.port, request(proxy.port));
 
-  assert.equal(response.status, 200);
-  assert.equal(new TextDecoder().decode(response.body), `upstream ${upstream.port}`);
-  assert.equal(response.headers.get("via"), "1.1 proxy");
-  const headers = upstream.received[0]!.headers;
-  assert.equal(headers.get("x-forwarded-for"), "203.0.113.9, 127.0.0.1");
-  assert.equal(headers.get("x-forwarded-proto"), "https");
-  assert.equal(headers.get("x-forwarded-host"), "public.example");
-  assert.equal(headers.get("forwarded"), "for=203.0.113.9;proto=https;host=public.example");
-  assert.equal(headers.get("via"), "1.1 edge, 1.1 proxy");
-});
+    assert.equal(response.status, 200);
+    assert.equal(new TextDecoder().decode(response.body), `upstream ${upstream.port}`);
+    assert.equal(response.headers.get("via"), "1.1 proxy");
+    const headers = upstream.received[0]!.headers;
+    assert.equal(headers.get("x-forwarded-for"), "203.0.113.9, 127.0.0.1");
+    assert.equal(headers.get("x-forwarded-proto"), "https");
+    assert.equal(headers.get("x-forwarded-host"), "public.example");
+    assert.equal(headers.get("forwarded"), "for=203.0.113.9;proto=https;host=public.example");
+    assert.equal(headers.get("via"), "1.1 edge, 1.1 proxy");
+  },
+);
 
-Deno.test("a trusted_proxies list that excludes the peer treats it as untrusted", async () => {
+bothTransports("a trusted_proxies list that excludes the peer treats it as untrusted", async () => {
   await using upstream = startUpstream();
   await using proxy = startProxy(poolConfig([upstream.url], `trusted_proxies: ["10.0.0.0/8"]`));
 
@@ -69,7 +76,7 @@ Deno.test("a trusted_proxies list that excludes the peer treats it as untrusted"
   assert.equal(headers.get("forwarded"), null);
 });
 
-Deno.test("server.name sets the Via pseudonym in both directions", async () => {
+bothTransports("server.name sets the Via pseudonym in both directions", async () => {
   await using upstream = startUpstream();
   await using proxy = startProxy(poolConfig([upstream.url], "name: edge-7"));
 

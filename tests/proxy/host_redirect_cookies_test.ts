@@ -7,10 +7,11 @@ import assert from "node:assert/strict";
 import { poolConfig, startProxy } from "../_support/proxy.ts";
 import { rawRequest, startRawUpstream } from "../_support/raw_upstream.ts";
 import { startUpstream } from "../_support/upstream.ts";
+import { bothTransports } from "../_support/transports.ts";
 
 const decoder = new TextDecoder();
 
-Deno.test("the client's Host header reaches the upstream unchanged", async () => {
+bothTransports("the client's Host header reaches the upstream unchanged", async () => {
   await using upstream = startUpstream();
   await using proxy = startProxy(poolConfig([upstream.url]));
 
@@ -24,7 +25,7 @@ Deno.test("the client's Host header reaches the upstream unchanged", async () =>
   assert.equal(received.headers.get("x-forwarded-host"), "example.test");
 });
 
-Deno.test("a redirect from the upstream passes through to the client and is not followed", async () => {
+bothTransports("a redirect from the upstream passes through to the client and is not followed", async () => {
   await using upstream = startUpstream((request) => {
     if (new URL(request.url).pathname === "/old") {
       return new Response(null, { status: 302, headers: { location: "/new" } });
@@ -41,7 +42,7 @@ Deno.test("a redirect from the upstream passes through to the client and is not 
   assert.deepEqual(upstream.received.map((r) => r.path), ["/old"]);
 });
 
-Deno.test("several Set-Cookie fields reach the client as separate header lines", async () => {
+bothTransports("several Set-Cookie fields reach the client as separate header lines", async () => {
   const cookies = ["a=1; Path=/", "b=2; Expires=Wed, 21 Oct 2026 07:28:00 GMT; HttpOnly", "c=3"];
   await using upstream = startUpstream(() => {
     const headers = new Headers({ "content-type": "text/plain" });
@@ -59,28 +60,34 @@ Deno.test("several Set-Cookie fields reach the client as separate header lines",
   assert.equal(upstream.received.length, 1);
 });
 
-Deno.test("User-Agent and Accept-Language the client did not send are not invented by the proxy's fetch", async () => {
-  await using upstream = startRawUpstream(async (connection) => {
-    await connection.readHead();
-    await connection.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
-  });
-  await using proxy = startProxy(poolConfig([upstream.url]));
+bothTransports(
+  "User-Agent and Accept-Language the client did not send are not invented by the proxy's fetch",
+  async () => {
+    await using upstream = startRawUpstream(async (connection) => {
+      await connection.readHead();
+      await connection.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+    });
+    await using proxy = startProxy(poolConfig([upstream.url]));
 
-  const response = await rawRequest(proxy.port, `GET /ua HTTP/1.1\r\nHost: 127.0.0.1:${proxy.port}\r\n\r\n`);
+    const response = await rawRequest(
+      proxy.port,
+      `GET /ua HTTP/1.1\r\nHost: 127.0.0.1:${proxy.port}\r\n\r\n`,
+    );
 
-  assert.equal(response.status, 200);
-  assert.equal(decoder.decode(response.body), "ok");
-  const head = upstream.heads[0] ?? "";
-  // Deno's fetch would add `user-agent: Deno/2.9.6` and `accept-language: *`; the forwarder sends them empty.
-  const userAgent = /\r\nuser-agent:([^\r]*)/i.exec(head)?.[1]?.trim();
-  const acceptLanguage = /\r\naccept-language:([^\r]*)/i.exec(head)?.[1]?.trim();
-  assert.ok(userAgent === undefined || userAgent === "", head);
-  assert.ok(acceptLanguage === undefined || acceptLanguage === "", head);
-  assert.doesNotMatch(head, /deno\//i);
-  // Deno's fetch also adds `accept: */*`; that means the same as no Accept at all (RFC 9110 §12.5.1).
-});
+    assert.equal(response.status, 200);
+    assert.equal(decoder.decode(response.body), "ok");
+    const head = upstream.heads[0] ?? "";
+    // Deno's fetch would add `user-agent: Deno/2.9.6` and `accept-language: *`; the forwarder sends them empty.
+    const userAgent = /\r\nuser-agent:([^\r]*)/i.exec(head)?.[1]?.trim();
+    const acceptLanguage = /\r\naccept-language:([^\r]*)/i.exec(head)?.[1]?.trim();
+    assert.ok(userAgent === undefined || userAgent === "", head);
+    assert.ok(acceptLanguage === undefined || acceptLanguage === "", head);
+    assert.doesNotMatch(head, /deno\//i);
+    // Deno's fetch also adds `accept: */*`; that means the same as no Accept at all (RFC 9110 §12.5.1).
+  },
+);
 
-Deno.test("User-Agent and Accept-Language the client did send are forwarded verbatim", async () => {
+bothTransports("User-Agent and Accept-Language the client did send are forwarded verbatim", async () => {
   await using upstream = startUpstream();
   await using proxy = startProxy(poolConfig([upstream.url]));
 

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { poolConfig, startProxy } from "../_support/proxy.ts";
 import { startUpstream } from "../_support/upstream.ts";
+import { bothTransports } from "../_support/transports.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -16,23 +17,26 @@ function refusedUrl(): string {
   return `http://127.0.0.1:${port}`;
 }
 
-Deno.test("a request without X-Request-Id gets a fresh UUID that the upstream and the client both see", async () => {
-  await using upstream = startUpstream();
-  await using proxy = startProxy(poolConfig([upstream.url]));
+bothTransports(
+  "a request without X-Request-Id gets a fresh UUID that the upstream and the client both see",
+  async () => {
+    await using upstream = startUpstream();
+    await using proxy = startProxy(poolConfig([upstream.url]));
 
-  const first = await fetch(`${proxy.url}/a`);
-  await first.body?.cancel();
-  const second = await fetch(`${proxy.url}/b`);
-  await second.body?.cancel();
+    const first = await fetch(`${proxy.url}/a`);
+    await first.body?.cancel();
+    const second = await fetch(`${proxy.url}/b`);
+    await second.body?.cancel();
 
-  const id = first.headers.get("x-request-id") ?? "";
-  assert.match(id, UUID);
-  assert.equal(upstream.received[0]!.headers.get("x-request-id"), id);
-  assert.equal(upstream.received[1]!.headers.get("x-request-id"), second.headers.get("x-request-id"));
-  assert.notEqual(second.headers.get("x-request-id"), id);
-});
+    const id = first.headers.get("x-request-id") ?? "";
+    assert.match(id, UUID);
+    assert.equal(upstream.received[0]!.headers.get("x-request-id"), id);
+    assert.equal(upstream.received[1]!.headers.get("x-request-id"), second.headers.get("x-request-id"));
+    assert.notEqual(second.headers.get("x-request-id"), id);
+  },
+);
 
-Deno.test("an untrusted peer's X-Request-Id is replaced by a generated one", async () => {
+bothTransports("an untrusted peer's X-Request-Id is replaced by a generated one", async () => {
   await using upstream = startUpstream();
   await using proxy = startProxy(poolConfig([upstream.url]));
 
@@ -45,7 +49,7 @@ Deno.test("an untrusted peer's X-Request-Id is replaced by a generated one", asy
   assert.equal(upstream.received[0]!.headers.get("x-request-id"), id);
 });
 
-Deno.test("a trusted peer's X-Request-Id is kept end to end", async () => {
+bothTransports("a trusted peer's X-Request-Id is kept end to end", async () => {
   await using upstream = startUpstream();
   await using proxy = startProxy(poolConfig([upstream.url], `trusted_proxies: ["127.0.0.1/32"]`));
 
@@ -57,7 +61,7 @@ Deno.test("a trusted peer's X-Request-Id is kept end to end", async () => {
   assert.equal(upstream.received[0]!.headers.get("x-request-id"), "trace-123");
 });
 
-Deno.test("a trusted peer's X-Request-Id that is not a visible-ASCII token is replaced", async () => {
+bothTransports("a trusted peer's X-Request-Id that is not a visible-ASCII token is replaced", async () => {
   await using upstream = startUpstream();
   await using proxy = startProxy(poolConfig([upstream.url], `trusted_proxies: ["127.0.0.1/32"]`));
 
@@ -69,7 +73,7 @@ Deno.test("a trusted peer's X-Request-Id that is not a visible-ASCII token is re
   assert.equal(upstream.received[0]!.headers.get("x-request-id"), id);
 });
 
-Deno.test("the proxy's error body is short plain text that quotes the request id", async () => {
+bothTransports("the proxy's error body is short plain text that quotes the request id", async () => {
   await using proxy = startProxy(poolConfig([refusedUrl()]));
 
   const response = await fetch(`${proxy.url}/a`);
@@ -84,7 +88,7 @@ Deno.test("the proxy's error body is short plain text that quotes the request id
   assert.equal(response.headers.get("cache-control"), "no-store");
 });
 
-Deno.test("an error for a trusted peer quotes the id that peer sent", async () => {
+bothTransports("an error for a trusted peer quotes the id that peer sent", async () => {
   await using proxy = startProxy(poolConfig([refusedUrl()], `trusted_proxies: ["127.0.0.1/32"]`));
 
   const response = await fetch(`${proxy.url}/a`, { headers: { "x-request-id": "trace-456" } });
@@ -95,27 +99,30 @@ Deno.test("an error for a trusted peer quotes the id that peer sent", async () =
   assert.ok(body.includes("trace-456"), body);
 });
 
-Deno.test("a request that matches no route and has no default pool gets a short 404 and reaches no upstream", async () => {
-  await using upstream = startUpstream();
-  await using proxy = startProxy([
-    "server: { port: 0 }",
-    "upstreams:",
-    `  api: { backends: ["${upstream.url}"] }`,
-    "routes:",
-    "  - { match: { path_prefix: /api }, upstream: api }",
-  ].join("\n"));
+bothTransports(
+  "a request that matches no route and has no default pool gets a short 404 and reaches no upstream",
+  async () => {
+    await using upstream = startUpstream();
+    await using proxy = startProxy([
+      "server: { port: 0 }",
+      "upstreams:",
+      `  api: { backends: ["${upstream.url}"] }`,
+      "routes:",
+      "  - { match: { path_prefix: /api }, upstream: api }",
+    ].join("\n"));
 
-  const missed = await fetch(`${proxy.url}/other`);
-  const missedBody = await missed.text();
-  const hit = await fetch(`${proxy.url}/api/x`);
-  const hitBody = await hit.text();
+    const missed = await fetch(`${proxy.url}/other`);
+    const missedBody = await missed.text();
+    const hit = await fetch(`${proxy.url}/api/x`);
+    const hitBody = await hit.text();
 
-  assert.equal(missed.status, 404);
-  const id = missed.headers.get("x-request-id") ?? "";
-  assert.match(id, UUID);
-  assert.ok(missedBody.includes(id), missedBody);
-  assert.ok(missedBody.length < 200, missedBody);
-  assert.equal(hit.status, 200);
-  assert.equal(hitBody, `upstream ${upstream.port}`);
-  assert.deepEqual(upstream.received.map((r) => r.path), ["/api/x"]);
-});
+    assert.equal(missed.status, 404);
+    const id = missed.headers.get("x-request-id") ?? "";
+    assert.match(id, UUID);
+    assert.ok(missedBody.includes(id), missedBody);
+    assert.ok(missedBody.length < 200, missedBody);
+    assert.equal(hit.status, 200);
+    assert.equal(hitBody, `upstream ${upstream.port}`);
+    assert.deepEqual(upstream.received.map((r) => r.path), ["/api/x"]);
+  },
+);

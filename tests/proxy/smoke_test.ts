@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { poolConfig, startProxy } from "../_support/proxy.ts";
 import { startUpstream } from "../_support/upstream.ts";
+import { bothTransports } from "../_support/transports.ts";
 
-Deno.test("proxy forwards a GET to the upstream and returns its body", async () => {
+bothTransports("proxy forwards a GET to the upstream and returns its body", async () => {
   await using upstream = startUpstream();
   await using proxy = startProxy(poolConfig([upstream.url]));
   const response = await fetch(`${proxy.url}/hello?x=1`);

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { poolConfig, startProxy } from "../_support/proxy.ts";
 import { startUpstream } from "../_support/upstream.ts";
+import { bothTransports } from "../_support/transports.ts";
 
-Deno.test("traceparent and tracestate reach the upstream unchanged (W3C Trace Context)", async () => {
+bothTransports("traceparent and tracestate reach the upstream unchanged (W3C Trace Context)", async () => {
   await using upstream = startUpstream();
   await using proxy = startProxy(poolConfig([upstream.url]));
   const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -14,7 +15,7 @@ Deno.test("traceparent and tracestate reach the upstream unchanged (W3C Trace Co
   assert.equal(upstream.received[0]!.headers.get("tracestate"), tracestate);
 });
 
-Deno.test("A request without traceparent reaches the upstream without one", async () => {
+bothTransports("A request without traceparent reaches the upstream without one", async () => {
   await using upstream = startUpstream();
   await using proxy = startProxy(poolConfig([upstream.url]));
   await (await fetch(proxy.url)).text();

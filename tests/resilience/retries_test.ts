@@ -8,6 +8,7 @@ import { startProxy } from "../_support/proxy.ts";
 import { type RawConnection, startRawUpstream } from "../_support/raw_upstream.ts";
 import { startUpstream } from "../_support/upstream.ts";
 import { refusedUrl } from "./_support.ts";
+import { bothTransports } from "../_support/transports.ts";
 
 /** Reads the request body announced by Content-Length (the raw helper reads only the head). */
 async function readBody(connection: RawConnection, head: string): Promise<number> {
@@ -53,7 +54,7 @@ function config(urls: readonly string[], retries = "{}"): string {
   ].join("\n");
 }
 
-Deno.test("a GET refused by one upstream is retried on another and the client sees 200", async () => {
+bothTransports("a GET refused by one upstream is retried on another and the client sees 200", async () => {
   await using good = startUpstream();
   const refused = refusedUrl();
   await using proxy = startProxy(config([refused, good.url], "{ backoff: 1ms }"));
@@ -74,57 +75,66 @@ Deno.test("a GET refused by one upstream is retried on another and the client se
   assert.ok(statuses.includes(502), `without retries the refused picks surface: ${statuses}`);
 });
 
-Deno.test("a POST without Idempotency-Key whose connection closed after it was sent is not retried (502)", async () => {
-  await using pair = flakyPair(1);
-  await using proxy = startProxy(config([pair.a.url, pair.b.url], "{ backoff: 1ms }"));
-  const response = await fetch(proxy.url, { method: "POST", body: "charge the card" });
-  assert.equal(response.status, 502, await response.text());
-  assert.equal(pair.heads(), 1, "the request must reach an upstream only once");
-});
-
-Deno.test("a POST with Idempotency-Key is retried on the other upstream after the connection closed", async () => {
-  await using pair = flakyPair(1);
-  await using proxy = startProxy(config([pair.a.url, pair.b.url], "{ backoff: 1ms }"));
-  const response = await fetch(proxy.url, {
-    method: "POST",
-    body: "charge the card",
-    headers: { "idempotency-key": "8e03978e-40d5-43e8-bc93-6894a57f9324" },
-  });
-  assert.equal(response.status, 200, await response.text());
-  assert.equal(pair.a.heads.length, 1, "one attempt on each upstream: a retry goes elsewhere");
-  assert.equal(pair.b.heads.length, 1);
-  assert.match(pair.b.heads[0]!, /\r\ncontent-length: 15\r\n/i, "the replayed body is complete");
-});
-
-Deno.test("a PUT body within max_buffered_body is replayed; a larger or chunked one is not retried", async () => {
-  const small = "x".repeat(1024);
-  const large = "x".repeat(1025);
-  const retries = "{ max_buffered_body: 1024, backoff: 1ms }";
-  {
+bothTransports(
+  "a POST without Idempotency-Key whose connection closed after it was sent is not retried (502)",
+  async () => {
     await using pair = flakyPair(1);
-    await using proxy = startProxy(config([pair.a.url, pair.b.url], retries));
-    const response = await fetch(proxy.url, { method: "PUT", body: small });
+    await using proxy = startProxy(config([pair.a.url, pair.b.url], "{ backoff: 1ms }"));
+    const response = await fetch(proxy.url, { method: "POST", body: "charge the card" });
+    assert.equal(response.status, 502, await response.text());
+    assert.equal(pair.heads(), 1, "the request must reach an upstream only once");
+  },
+);
+
+bothTransports(
+  "a POST with Idempotency-Key is retried on the other upstream after the connection closed",
+  async () => {
+    await using pair = flakyPair(1);
+    await using proxy = startProxy(config([pair.a.url, pair.b.url], "{ backoff: 1ms }"));
+    const response = await fetch(proxy.url, {
+      method: "POST",
+      body: "charge the card",
+      headers: { "idempotency-key": "8e03978e-40d5-43e8-bc93-6894a57f9324" },
+    });
     assert.equal(response.status, 200, await response.text());
-    assert.equal(pair.heads(), 2);
-  }
-  {
-    await using pair = flakyPair(1);
-    await using proxy = startProxy(config([pair.a.url, pair.b.url], retries));
-    const response = await fetch(proxy.url, { method: "PUT", body: large });
-    assert.equal(response.status, 502, await response.text());
-    assert.equal(pair.heads(), 1, "a body over the cap streams through once and is not retried");
-  }
-  {
-    await using pair = flakyPair(1);
-    await using proxy = startProxy(config([pair.a.url, pair.b.url], retries));
-    const body = ReadableStream.from([new TextEncoder().encode("tiny but chunked")]);
-    const response = await fetch(proxy.url, { method: "PUT", body });
-    assert.equal(response.status, 502, await response.text());
-    assert.equal(pair.heads(), 1, "a body of unknown length is not buffered, so not retried");
-  }
-});
+    assert.equal(pair.a.heads.length, 1, "one attempt on each upstream: a retry goes elsewhere");
+    assert.equal(pair.b.heads.length, 1);
+    assert.match(pair.b.heads[0]!, /\r\ncontent-length: 15\r\n/i, "the replayed body is complete");
+  },
+);
 
-Deno.test("once the retry budget is spent, failing requests are no longer retried", async () => {
+bothTransports(
+  "a PUT body within max_buffered_body is replayed; a larger or chunked one is not retried",
+  async () => {
+    const small = "x".repeat(1024);
+    const large = "x".repeat(1025);
+    const retries = "{ max_buffered_body: 1024, backoff: 1ms }";
+    {
+      await using pair = flakyPair(1);
+      await using proxy = startProxy(config([pair.a.url, pair.b.url], retries));
+      const response = await fetch(proxy.url, { method: "PUT", body: small });
+      assert.equal(response.status, 200, await response.text());
+      assert.equal(pair.heads(), 2);
+    }
+    {
+      await using pair = flakyPair(1);
+      await using proxy = startProxy(config([pair.a.url, pair.b.url], retries));
+      const response = await fetch(proxy.url, { method: "PUT", body: large });
+      assert.equal(response.status, 502, await response.text());
+      assert.equal(pair.heads(), 1, "a body over the cap streams through once and is not retried");
+    }
+    {
+      await using pair = flakyPair(1);
+      await using proxy = startProxy(config([pair.a.url, pair.b.url], retries));
+      const body = ReadableStream.from([new TextEncoder().encode("tiny but chunked")]);
+      const response = await fetch(proxy.url, { method: "PUT", body });
+      assert.equal(response.status, 502, await response.text());
+      assert.equal(pair.heads(), 1, "a body of unknown length is not buffered, so not retried");
+    }
+  },
+);
+
+bothTransports("once the retry budget is spent, failing requests are no longer retried", async () => {
   await using pair = flakyPair(Infinity);
   await using proxy = startProxy(
     config([pair.a.url, pair.b.url], "{ budget: 0%, budget_min: 2, backoff: 1ms }"),
@@ -138,7 +148,7 @@ Deno.test("once the retry budget is spent, failing requests are no longer retrie
   assert.deepEqual(heads, [2, 4, 5, 6], "two retries allowed, then single attempts");
 });
 
-Deno.test("retries.attempts: 2 tries a third upstream, never one already tried", async () => {
+bothTransports("retries.attempts: 2 tries a third upstream, never one already tried", async () => {
   await using pair = flakyPair(2);
   await using good = startUpstream();
   await using proxy = startProxy(config([pair.a.url, pair.b.url, good.url], "{ attempts: 2, backoff: 1ms }"));
