@@ -82,6 +82,7 @@ export class Runtime implements AsyncDisposable {
       const forwarder = new Forwarder({
         firstByteTimeoutMs: server.firstByteTimeoutMs,
         bodyTimeoutMs: server.bodyTimeoutMs,
+        bodyIdleTimeoutMs: server.bodyIdleTimeoutMs,
         observeLatency: poolConfig.loadBalancer.algorithm === "ewma",
         maxResponseHeaderBytes: server.maxResponseHeaderBytes,
         via: this.via,

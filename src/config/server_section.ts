@@ -12,6 +12,8 @@ export interface ServerConfig {
   readonly firstByteTimeoutMs: number;
   /** Deadline for the response body after its head; 0 disables. */
   readonly bodyTimeoutMs: number;
+  /** Longest wait between two reads of the response body from the upstream; 0 disables. */
+  readonly bodyIdleTimeoutMs: number;
   /** CIDRs (or "loopback", "private") whose X-Forwarded-*, Forwarded and X-Request-Id headers are believed. */
   readonly trustedProxies: readonly string[];
   /** Pseudonym in `Via: 1.1 <name>`. */
@@ -34,6 +36,7 @@ export const SERVER_KEYS = [
   "timeout",
   "first_byte_timeout",
   "body_timeout",
+  "body_idle_timeout",
   "trusted_proxies",
   "name",
   "compression",
@@ -72,6 +75,10 @@ export function readServer(value: unknown, reader: ConfigReader): ServerConfig {
       min: 1,
     }),
     bodyTimeoutMs: reader.duration(m.body_timeout, [...path, "body_timeout"], { default: 0, min: 0 }),
+    bodyIdleTimeoutMs: reader.duration(m.body_idle_timeout, [...path, "body_idle_timeout"], {
+      default: 0,
+      min: 0,
+    }),
     trustedProxies: trusted,
     name,
     compression: reader.boolean(m.compression, [...path, "compression"], true),

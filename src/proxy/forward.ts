@@ -15,6 +15,8 @@ export interface ForwarderOptions {
   firstByteTimeoutMs: number;
   /** Deadline for the response body once its head arrived, ms; 0 disables (long downloads and SSE run freely). */
   bodyTimeoutMs?: number;
+  /** Longest wait between two body reads from the upstream, ms; 0 disables. */
+  bodyIdleTimeoutMs?: number;
   maxResponseHeaderBytes: number;
   /** `1.1 <name>` for the Via header. */
   via: string;
@@ -83,6 +85,7 @@ export class Forwarder implements Disposable {
   readonly #sweeper = new DeadlineSweeper();
   readonly #firstByteTimeoutMs: number;
   readonly #bodyTimeoutMs: number;
+  readonly #bodyIdleTimeoutMs: number;
   readonly #maxResponseHeaderBytes: number;
   readonly #via: string;
   readonly #compression: boolean;
@@ -90,11 +93,14 @@ export class Forwarder implements Disposable {
   #active = 0;
 
   constructor(options: ForwarderOptions) {
-    const { firstByteTimeoutMs, bodyTimeoutMs = 0, caCerts } = options;
+    const { firstByteTimeoutMs, bodyTimeoutMs = 0, bodyIdleTimeoutMs = 0, caCerts } = options;
     if (!(firstByteTimeoutMs > 0)) {
       throw new RangeError(`firstByteTimeoutMs must be > 0, got ${firstByteTimeoutMs}`);
     }
     if (!(bodyTimeoutMs >= 0)) throw new RangeError(`bodyTimeoutMs must be ≥ 0, got ${bodyTimeoutMs}`);
+    if (!(bodyIdleTimeoutMs >= 0)) {
+      throw new RangeError(`bodyIdleTimeoutMs must be ≥ 0, got ${bodyIdleTimeoutMs}`);
+    }
     const name = options.transport ?? (options.fetch ? "fetch" : "http1");
     this.transport = name === "fetch"
       ? new FetchTransport({ caCerts, fetch: options.fetch })
@@ -105,6 +111,7 @@ export class Forwarder implements Disposable {
       });
     this.#firstByteTimeoutMs = firstByteTimeoutMs;
     this.#bodyTimeoutMs = bodyTimeoutMs;
+    this.#bodyIdleTimeoutMs = bodyIdleTimeoutMs;
     this.#maxResponseHeaderBytes = options.maxResponseHeaderBytes;
     this.#via = options.via;
     this.#compression = options.compression;
@@ -208,19 +215,32 @@ export class Forwarder implements Disposable {
     status = response.status;
     let upstreamBody = response.body;
     const bodyTimeoutMs = this.#bodyTimeoutMs;
-    if (upstreamBody !== null && !(upstreamBody instanceof Uint8Array) && bodyTimeoutMs > 0) {
+    const idleMs = this.#bodyIdleTimeoutMs;
+    if (upstreamBody !== null && !(upstreamBody instanceof Uint8Array) && (bodyTimeoutMs > 0 || idleMs > 0)) {
       // Deno.serve reads a fetch body straight from its resource, so aborting the fetch after the head neither
       // errors the client's body nor closes the upstream connection (measured on 2.9.6). Piping through a JS
       // stream tied to the abort signal makes the deadline cancel both. Only paid for when body_timeout is set.
-      deadline.deadline = performance.now() + bodyTimeoutMs;
+      const bodyEnd = bodyTimeoutMs > 0 ? performance.now() + bodyTimeoutMs : Infinity;
+      deadline.deadline = Math.min(bodyEnd, idleMs > 0 ? performance.now() + idleMs : Infinity);
       deadline.watch = undefined;
       deadline.expire = () => {
         timedOut = true;
-        controller.abort(new ProxyError("timeout", `response body not complete within ${bodyTimeoutMs} ms`));
+        controller.abort(new ProxyError("timeout", "response body timed out"));
       };
       sweeper.track(deadline);
-      // The http1 transport's body stream errors on the abort itself.
-      if (response.needsAbortPipe) {
+      if (idleMs > 0) {
+        // body_idle_timeout: every chunk read from the upstream moves the deadline (never past body_timeout).
+        upstreamBody = upstreamBody.pipeThrough(
+          new TransformStream<Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>>({
+            transform(chunk, stream) {
+              deadline.deadline = Math.min(bodyEnd, performance.now() + idleMs);
+              stream.enqueue(chunk);
+            },
+          }),
+          { signal: controller.signal },
+        );
+      } else if (response.needsAbortPipe) {
+        // The http1 transport's body stream errors on the abort itself.
         upstreamBody = upstreamBody.pipeThrough(
           new TransformStream<Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>>(),
           { signal: controller.signal },

@@ -207,6 +207,63 @@ bothTransports(
   },
 );
 
+bothTransports(
+  "server.body_idle_timeout: an upstream that sends its head and stalls mid-body gets the client's body aborted",
+  async () => {
+    const proxyHungUp = Promise.withResolvers<void>();
+    await using upstream = startRawUpstream(async (connection) => {
+      await connection.readHead();
+      await connection.write(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: 1000\r\n\r\n",
+      );
+      await connection.write("0123456789");
+      await untilClosed(connection);
+      proxyHungUp.resolve();
+    });
+    await using proxy = startProxy(poolConfig([upstream.url], "body_idle_timeout: 300ms"));
+
+    const response = await fetch(`${proxy.url}/stall`);
+    assert.equal(response.status, 200);
+    const reader = response.body!.getReader();
+    assert.equal(decoder.decode((await reader.read()).value), "0123456789");
+    const drained = (async () => {
+      try {
+        while (!(await reader.read()).done) { /* drain */ }
+        return "completed";
+      } catch {
+        return "failed";
+      }
+    })();
+    const outcome = await withinGuard(drained);
+    if (outcome === "guard expired") await reader.cancel();
+    assert.equal(outcome, "failed");
+    assert.notEqual(await withinGuard(proxyHungUp.promise), "guard expired");
+  },
+);
+
+bothTransports(
+  "server.body_idle_timeout restarts on every body read: a slow steady body completes",
+  async () => {
+    await using upstream = startRawUpstream(async (connection) => {
+      await connection.readHead();
+      await connection.write(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n",
+      );
+      for (let i = 0; i < 6; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 120));
+        await connection.write(`1\r\n${i}\r\n`);
+      }
+      await connection.write("0\r\n\r\n");
+    });
+    // 6 × 120 ms is well past 400 ms in total, but no gap between reads comes near it.
+    await using proxy = startProxy(poolConfig([upstream.url], "body_idle_timeout: 400ms"));
+
+    const response = await fetch(`${proxy.url}/steady`);
+    assert.equal(response.status, 200);
+    assert.equal(await response.text(), "012345");
+  },
+);
+
 bothTransports("upstream response headers over 64 KiB yield 502", async () => {
   await using upstream = startRawUpstream(async (connection) => {
     await connection.readHead();
