@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { startProxy } from "../_support/proxy.ts";
-import { type RawConnection, rawRequest, startRawUpstream } from "../_support/raw_upstream.ts";
+import { type RawConnection, rawExchange, rawRequest, startRawUpstream } from "../_support/raw_upstream.ts";
 import { transportConfig } from "./_support.ts";
 
 const decoder = new TextDecoder();
@@ -177,4 +177,31 @@ Deno.test("http1 transport: a DELETE and an OPTIONS without a body carry no fram
     const names = fields(head).map(([name]) => name);
     assert.ok(!names.includes("content-length") && !names.includes("transfer-encoding"), head);
   }
+});
+
+Deno.test("http1 transport: Expect: 100-continue is forwarded, the body follows the head at once, the upstream's 100 is skipped", async () => {
+  let received = "";
+  await using upstream = startRawUpstream(async (connection) => {
+    await connection.readHead();
+    received = await readRest(connection, (body) => body.length >= 5);
+    await connection.write("HTTP/1.1 100 Continue\r\n\r\n");
+    await connection.write("HTTP/1.1 201 Created\r\ncontent-length: 7\r\n\r\ncreated");
+  });
+  await using proxy = startProxy(transportConfig([upstream.url]));
+
+  const wire = await rawExchange(
+    proxy.port,
+    `POST /upload HTTP/1.1\r\nHost: 127.0.0.1:${proxy.port}\r\nExpect: 100-continue\r\nContent-Length: 5\r\n` +
+      "Connection: close\r\n\r\nhello",
+  );
+
+  // Deno.serve answers the client's expectation itself (one 100 when the body is read); the upstream's own 100
+  // is read and dropped by the transport, so the client sees at most one interim response, then the final one.
+  assert.ok((wire.match(/HTTP\/1\.1 100 /g) ?? []).length <= 1, wire);
+  assert.match(wire, /HTTP\/1\.1 201 Created\r\n/);
+  assert.ok(wire.endsWith("\r\n\r\ncreated"), wire);
+  // The proxy does not wait for the upstream's 100: the body was sent with the head, whole, Expect kept.
+  assert.equal(received, "hello");
+  const head = upstream.heads[0]!;
+  assert.deepEqual(fields(head).filter(([name]) => name === "expect"), [["expect", "100-continue"]], head);
 });
