@@ -190,7 +190,7 @@ export class HealthChecker {
         const timedOut = cause instanceof DOMException && cause.name === "TimeoutError";
         return { ok: false, reason: timedOut ? `timeout after ${this.#timeoutMs} ms` : "aborted" };
       }
-      return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+      return { ok: false, reason: probeFailureReason(error) };
     } finally {
       clearTimeout(deadline);
       target.probe = undefined;
@@ -220,4 +220,21 @@ function checkThreshold(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 1) {
     throw new RangeError(`HealthChecker ${name} must be an integer ≥ 1, got ${value}`);
   }
+}
+
+/**
+ * The operator-facing reason for a probe that got no response. `fetch` reports every network failure as
+ * `TypeError: fetch failed`; the real error is its `cause`.
+ */
+export function probeFailureReason(error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  if (cause instanceof Deno.errors.ConnectionRefused || /connection refused/i.test(message)) {
+    return "connection refused";
+  }
+  if (cause instanceof Deno.errors.ConnectionReset || /connection reset/i.test(message)) {
+    return "connection reset";
+  }
+  if (cause instanceof Deno.errors.TimedOut || /timed out/i.test(message)) return "timeout";
+  return message;
 }
