@@ -162,12 +162,39 @@ export class PoolRuntime implements AsyncDisposable {
         const now = Date.now();
         if (now - this.#lastPanicLog > 10_000) {
           this.#lastPanicLog = now;
-          this.#log("panic", { pool: this.name, reason: "every upstream is ejected by its breaker" });
+          this.#log("panic", { pool: this.name, ...this.#heldOut(exclude) });
         }
         return upstream;
       }
     }
     return undefined;
+  }
+
+  /** Why the pool's upstreams are unavailable, for the panic log: counts per cause and a sentence. */
+  #heldOut(exclude: ReadonlySet<Upstream> | undefined): Record<string, string | number> {
+    let breaker = 0;
+    let health = 0;
+    let tried = 0;
+    for (const upstream of this.upstreams) {
+      if (!upstream.healthy) health++;
+      else if (exclude?.has(upstream)) tried++;
+      else if (!upstream.available) breaker++;
+    }
+    const causes = [
+      breaker > 0 ? `${breaker} ejected by its breaker` : "",
+      health > 0 ? `${health} failing its health check` : "",
+      tried > 0 ? `${tried} already tried for this request` : "",
+    ].filter((cause) => cause !== "");
+    const held = breaker + health + tried;
+    return {
+      upstreams: this.upstreams.length,
+      held_out: held,
+      breaker_open: breaker,
+      unhealthy: health,
+      already_tried: tried,
+      reason: `${held} of ${this.upstreams.length} upstreams held out: ${causes.join(", ")}; ` +
+        "routing to healthy ones despite their breakers",
+    };
   }
 
   /** How long until some upstream may be tried again (for Retry-After), in ms. */

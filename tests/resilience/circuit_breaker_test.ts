@@ -187,6 +187,13 @@ Deno.test("panic mode routes to an upstream held out only by its breaker while h
   const panic = events.named("panic");
   assert.equal(panic.length, 1, "panic is logged once, not per request");
   assert.equal(panic[0]!.fields.pool, "default");
+  assert.equal(
+    panic[0]!.fields.reason,
+    "2 of 2 upstreams held out: 1 ejected by its breaker, 1 failing its health check; " +
+      "routing to healthy ones despite their breakers",
+  );
+  assert.equal(panic[0]!.fields.breaker_open, 1);
+  assert.equal(panic[0]!.fields.unhealthy, 1);
 });
 
 Deno.test("panic_threshold: 0% turns panic mode off: an ejected last upstream yields 503 with Retry-After", async () => {
