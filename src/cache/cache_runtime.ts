@@ -39,6 +39,7 @@ export class CacheRuntime {
       ignoredQueryParams: config.ignoredQueryParams,
       sortQuery: config.sortQuery,
       cacheName,
+      targetedFields: config.targetedFields,
       now,
     });
     const lock = config.lockTimeoutMs ??

@@ -4,6 +4,7 @@
 import { type CacheControl, DELTA_SECONDS_MAX, deltaSeconds, parseCacheControl } from "./cache_control.ts";
 import { type HeaderPairs, headerValue } from "./header_list.ts";
 import { parseHttpDate } from "./http_date.ts";
+import { isTargeted } from "./targeted_fields.ts";
 
 /** Status codes defined as heuristically cacheable (RFC 9110 §15.1). */
 export const HEURISTICALLY_CACHEABLE: ReadonlySet<number> = new Set([
@@ -66,7 +67,8 @@ export function freshnessLifetimeMs(
   }
   const maxAge = deltaSeconds(cc, "max-age");
   if (maxAge !== undefined) return Number.isNaN(maxAge) ? 0 : maxAge * 1000;
-  const expiresField = headerValue(headers, "expires");
+  // RFC 9213 §2.2: with a targeted field in charge, Expires is ignored.
+  const expiresField = isTargeted(cc) ? undefined : headerValue(headers, "expires");
   if (expiresField !== undefined) {
     const expires = parseHttpDate(expiresField);
     if (expires === undefined) return 0;
@@ -86,7 +88,8 @@ export function freshnessLifetimeMs(
 
 /** Whether the lifetime came from an explicit directive or header rather than a heuristic. */
 export function hasExplicitFreshness(headers: HeaderPairs, cc: CacheControl, shared: boolean): boolean {
-  return cc.has("max-age") || (shared && cc.has("s-maxage")) || headerValue(headers, "expires") !== undefined;
+  return cc.has("max-age") || (shared && cc.has("s-maxage")) ||
+    (!isTargeted(cc) && headerValue(headers, "expires") !== undefined);
 }
 
 /**

@@ -29,6 +29,7 @@ import {
 } from "./revalidation.ts";
 import { type NotStorableReason, storability } from "./storability.ts";
 import { surrogateControl } from "./surrogate_control.ts";
+import { targetedCacheControl } from "./targeted_fields.ts";
 import { varyKey, varyNames } from "./vary.ts";
 
 export interface CacheRequest {
@@ -129,6 +130,8 @@ export interface HttpCacheOptions {
   sortQuery?: boolean;
   /** Name in Cache-Status (RFC 9211 §2). Default "proxy". */
   cacheName?: string;
+  /** Targeted cache-control fields in priority order (RFC 9213). Default ["cdn-cache-control"]. */
+  targetedFields?: readonly string[];
   /** Clock in epoch ms. Default Date.now. */
   now?: () => number;
   /** Called when an entry is evicted to make room (metrics). */
@@ -157,6 +160,7 @@ export class HttpCache {
   readonly defaultTtlMs: number;
   readonly shared: boolean;
   readonly cacheName: string;
+  readonly #targetedFields: readonly string[];
   readonly #lru: Lru<string, CacheEntry>;
   readonly #key: CacheKey;
   readonly #now: () => number;
@@ -174,6 +178,7 @@ export class HttpCache {
       ignoredQueryParams = [],
       sortQuery = false,
       cacheName = "proxy",
+      targetedFields = ["cdn-cache-control"],
       now = Date.now,
       onEvict,
     } = options;
@@ -191,6 +196,7 @@ export class HttpCache {
     this.defaultTtlMs = defaultTtlMs;
     this.shared = shared;
     this.cacheName = cacheName;
+    this.#targetedFields = targetedFields.map((name) => name.toLowerCase());
     this.#now = now;
     this.#onEvict = onEvict;
     this.#key = new CacheKey({ ignoredQueryParams, sortQuery });
@@ -482,9 +488,12 @@ export class HttpCache {
     this.#lru.clear();
   }
 
-  /** Surrogate-Control directives addressed to us replace Cache-Control (surrogate_control.ts). */
+  /**
+   * A targeted field (RFC 9213, targeted_fields.ts) first, then Surrogate-Control directives addressed to us
+   * (surrogate_control.ts); either replaces Cache-Control.
+   */
   #responseCacheControl(headers: HeaderPairs): CacheControl {
-    return surrogateControl(headers, this.cacheName) ??
+    return targetedCacheControl(headers, this.#targetedFields) ?? surrogateControl(headers, this.cacheName) ??
       parseCacheControl(headerValue(headers, "cache-control"));
   }
 

@@ -4,6 +4,7 @@
 import { type CacheControl, parseCacheControl } from "./cache_control.ts";
 import { HEURISTICALLY_CACHEABLE } from "./freshness.ts";
 import { type HeaderPairs, type HeaderSource, headerValue } from "./header_list.ts";
+import { isTargeted } from "./targeted_fields.ts";
 
 /**
  * Final status codes whose semantics this cache understands (§3 "the response status code is final and
@@ -82,7 +83,7 @@ export function storability(input: StorabilityInput): Storability {
   // §3 "the response status code is final (see Section 15 of [HTTP])": a status this cache does not
   // otherwise know (299, 499, 599) is stored when it carries explicit freshness.
   const explicit = res.has("max-age") || (shared && res.has("s-maxage")) ||
-    headerValue(input.responseHeaders, "expires") !== undefined;
+    (!isTargeted(res) && headerValue(input.responseHeaders, "expires") !== undefined);
   // §5.2.2.3 must-understand: store only if the status is understood; then no-store is overridden.
   if (res.has("must-understand")) {
     if (!understood) return no("status");

@@ -21,6 +21,8 @@ export interface CacheConfig {
   readonly coalesce: boolean;
   /** Longest a coalesced request waits for the first one; undefined = server.timeout. */
   readonly lockTimeoutMs: number | undefined;
+  /** Targeted cache-control fields (RFC 9213) in priority order; empty disables. */
+  readonly targetedFields: readonly string[];
 }
 
 export const CACHE_KEYS = [
@@ -32,6 +34,7 @@ export const CACHE_KEYS = [
   "sort_query",
   "coalesce",
   "lock_timeout",
+  "targeted_fields",
 ];
 
 const MIB = 1024 * 1024;
@@ -85,7 +88,17 @@ export function readCache(value: unknown, reader: ConfigReader): CacheConfig | u
       reader.fail(["cache", "ignored_query_params", i], `expected a parameter name, got ${describe(name)}`);
     } else ignored.push(name);
   });
+  let targeted: string[] = ["CDN-Cache-Control"];
+  if (m.targeted_fields !== undefined && m.targeted_fields !== null) {
+    targeted = [];
+    reader.list(m.targeted_fields, ["cache", "targeted_fields"])?.forEach((name, i) => {
+      if (typeof name !== "string" || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
+        reader.fail(["cache", "targeted_fields", i], `expected a header field name, got ${describe(name)}`);
+      } else targeted.push(name);
+    });
+  }
   return {
+    targetedFields: targeted,
     maxSize: reader.integer(m.max_size, ["cache", "max_size"], { default: 1000, min: 1 }),
     ttlMs: reader.duration(m.ttl, ["cache", "ttl"], { default: 300_000, min: 0 }),
     maxBytes,
@@ -103,6 +116,7 @@ export function sameCacheConfig(a: CacheConfig | undefined, b: CacheConfig | und
   return a.maxSize === b.maxSize && a.ttlMs === b.ttlMs && a.maxBytes === b.maxBytes &&
     a.maxObjectBytes === b.maxObjectBytes && a.sortQuery === b.sortQuery && a.coalesce === b.coalesce &&
     a.lockTimeoutMs === b.lockTimeoutMs &&
+    a.targetedFields.join("\n").toLowerCase() === b.targetedFields.join("\n").toLowerCase() &&
     a.ignoredQueryParams.length === b.ignoredQueryParams.length &&
     a.ignoredQueryParams.every((name, i) => name === b.ignoredQueryParams[i]);
 }

@@ -26,6 +26,7 @@ Deno.test("cache: the seed keys alone give the documented defaults", () => {
     sortQuery: false,
     coalesce: true,
     lockTimeoutMs: undefined,
+    targetedFields: ["CDN-Cache-Control"],
   });
 });
 
@@ -89,4 +90,17 @@ Deno.test("cache: lock_timeout needs a unit and typos are caught", () => {
   assert.deepEqual(errorsOf("{ max_byte: 1024 }"), [
     'c.yaml:2:10 cache.max_byte: unknown key (did you mean "max_bytes"?)',
   ]);
+});
+
+Deno.test("cache.targeted_fields: a list of field names, empty disables, a bad name is refused", () => {
+  const of = (v: string) =>
+    parseConfig(`${BASE}cache: { targeted_fields: ${v} }`, "c.yaml").cache?.targetedFields;
+  assert.deepEqual(of("[Fastly-Cache-Control, CDN-Cache-Control]"), [
+    "Fastly-Cache-Control",
+    "CDN-Cache-Control",
+  ]);
+  assert.deepEqual(of("[]"), []);
+  const errors = errorsOf('{ targeted_fields: ["bad name"] }');
+  assert.equal(errors.length, 1);
+  assert.match(errors[0]!, /c\.yaml:2:\d+ cache\.targeted_fields\[0\]: expected a header field name/);
 });
