@@ -167,12 +167,22 @@ export class Forwarder implements Disposable {
     };
 
     const acceptEncoding = request.headers.get("accept-encoding");
-    const body = input.body !== undefined ? input.body : requestHasBody(request) ? request.body : null;
+    let body: RequestBody = input.body !== undefined
+      ? input.body
+      : requestHasBody(request)
+      ? request.body
+      : null;
     upstream.acquire();
     this.#active++;
 
     let response: Awaited<ReturnType<Transport["exchange"]>>;
     try {
+      // A small body with a Content-Length is read whole first, so a stale-connection retry can send it again.
+      // Only the request's own untouched stream (the retry middleware may have buffered or wrapped it already).
+      if (body instanceof ReadableStream && body === request.body && !request.bodyUsed) {
+        const small = smallBodyLength(request.headers.get("content-length"));
+        if (small !== undefined) body = await readWhole(request, controller.signal);
+      }
       const pending = this.transport.exchange(upstream, {
         method,
         pathAndQuery: input.pathAndQuery,
@@ -272,6 +282,28 @@ export class Forwarder implements Disposable {
     this.#sweeper[Symbol.dispose]();
     this.transport[Symbol.dispose]();
   }
+}
+
+/** Request bodies up to this size with a Content-Length are buffered before they are sent (64 KiB). */
+export const BUFFERED_REQUEST_BODY_BYTES = 64 * 1024;
+
+function smallBodyLength(value: string | null): number | undefined {
+  if (value === null || value.length > 5 || !/^\d+$/.test(value)) return undefined;
+  const length = Number(value);
+  return length <= BUFFERED_REQUEST_BODY_BYTES ? length : undefined;
+}
+
+/** The request's whole body, or a rejection when `signal` aborts first (a deadline or the client leaving). */
+function readWhole(request: Request, signal: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason ?? new DOMException("aborted", "AbortError"));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    request.arrayBuffer().then(
+      (buffer) => resolve(new Uint8Array(buffer)),
+      (error) => reject(error),
+    ).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 function bytesStream(bytes: Uint8Array<ArrayBuffer>): BodyStream {

@@ -13,10 +13,26 @@ export interface FetchTransportOptions {
   readonly fetch?: typeof fetch | undefined;
 }
 
+/**
+ * Whether Deno's built-in OpenTelemetry is on (`OTEL_DENO=true`). Then fetch injects its own `traceparent`
+ * (a child of the server span, which Deno.serve continued from the client's), so the client's must not be
+ * sent too. Without env permission for the variable, OTel is taken as off.
+ */
+function denoOtelOn(): boolean {
+  try {
+    if (Deno.permissions.querySync({ name: "env", variable: "OTEL_DENO" }).state !== "granted") return false;
+    const value = Deno.env.get("OTEL_DENO");
+    return value === "true" || value === "1";
+  } catch {
+    return false;
+  }
+}
+
 export class FetchTransport implements Transport {
   readonly name = "fetch" as const;
   readonly #client: Deno.HttpClient;
   readonly #fetch: typeof fetch;
+  readonly #otel = denoOtelOn();
 
   constructor(options: FetchTransportOptions = {}) {
     const { caCerts } = options;
@@ -31,10 +47,12 @@ export class FetchTransport implements Transport {
       headers.set("accept-encoding", "identity");
       if (!headers.has("user-agent")) headers.set("user-agent", "");
       if (!headers.has("accept-language")) headers.set("accept-language", "");
+      if (this.#otel) headers.delete("traceparent");
     } else {
       headers["accept-encoding"] = "identity";
       headers["user-agent"] ??= "";
       headers["accept-language"] ??= "";
+      if (this.#otel) delete headers["traceparent"];
     }
     const response = await this.#fetch(upstream.id + request.pathAndQuery, {
       method: request.method,

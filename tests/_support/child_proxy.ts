@@ -20,9 +20,14 @@ export function rootPath(relative: string): string {
 }
 
 /** `args` follow `deno`, e.g. `["run", "--allow-net", "main.ts", "--config", file]`. */
-export async function startChildProxy(args: readonly string[], timeoutMs = 20_000): Promise<ChildProxy> {
+export async function startChildProxy(
+  args: readonly string[],
+  timeoutMs = 20_000,
+  env?: Record<string, string>,
+): Promise<ChildProxy> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [...args],
+    ...(env ? { env } : {}),
     cwd: rootPath("."),
     stdout: "null",
     stderr: "piped",
