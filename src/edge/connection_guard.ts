@@ -16,6 +16,10 @@ export interface GuardOptions {
   readonly maxHeaderCount: number;
   readonly maxHeadBytes: number;
   readonly maxConnections: number;
+  /** Open connections from one IP address; 0 = no cap. */
+  readonly maxConnectionsPerClient: number;
+  /** No request in progress and no byte received for this long after a response: close. */
+  readonly idleTimeoutMs: number;
 }
 
 const encoder = new TextEncoder();
@@ -58,6 +62,7 @@ export class ConnectionGuard implements AsyncDisposable {
   readonly #path: string;
   readonly #options: GuardOptions;
   readonly #clients = new Set<Deno.TcpConn>();
+  readonly #perClient = new Map<string, number>();
 
   constructor(options: GuardOptions, handler: Deno.ServeHandler<Deno.NetAddr>) {
     this.#options = options;
@@ -92,8 +97,25 @@ export class ConnectionGuard implements AsyncDisposable {
           });
           continue;
         }
+        const ip = conn.remoteAddr.hostname;
+        const fromIp = this.#perClient.get(ip) ?? 0;
+        const perClient = this.#options.maxConnectionsPerClient;
+        if (perClient > 0 && fromIp >= perClient) {
+          conn.write(errorResponse(503)).catch(() => {}).finally(() => {
+            try {
+              conn.close();
+            } catch { /* closed */ }
+          });
+          continue;
+        }
+        this.#perClient.set(ip, fromIp + 1);
         this.#clients.add(conn);
-        this.#relay(conn).catch(() => {}).finally(() => this.#clients.delete(conn));
+        this.#relay(conn).catch(() => {}).finally(() => {
+          this.#clients.delete(conn);
+          const left = (this.#perClient.get(ip) ?? 1) - 1;
+          if (left === 0) this.#perClient.delete(ip);
+          else this.#perClient.set(ip, left);
+        });
       }
     } catch { /* listener closed */ }
   }
@@ -132,19 +154,23 @@ export class ConnectionGuard implements AsyncDisposable {
       } catch { /* closed */ }
     };
     let timer = setTimeout(() => fail(408), this.#options.headerTimeoutMs);
+    const scan = new HeadScan();
+    let head: Uint8Array = new Uint8Array(0);
+    let framing: BodyFraming | "tunnel" | "head" = "head";
     const back = (async () => {
       const buffer = new Uint8Array(65536);
       while (!closed) {
         const n = await server.read(buffer).catch(() => null);
         if (n === null || closed) break;
         if (await client.write(buffer.subarray(0, n)).then(() => false, () => true)) break;
+        if (framing === "head" && head.length === 0 && scan.pos === 0) {
+          clearTimeout(timer); // keep-alive: nothing received since; closed quietly after idle_timeout
+          timer = setTimeout(closeAll, this.#options.idleTimeoutMs);
+        }
       }
       closeAll();
     })();
 
-    const scan = new HeadScan();
-    let head: Uint8Array = new Uint8Array(0);
-    let framing: BodyFraming | "tunnel" | "head" = "head";
     let remaining = 0;
     let chunks = new ChunkedScanner();
     const buffer = new Uint8Array(65536);

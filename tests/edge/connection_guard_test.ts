@@ -3,7 +3,10 @@ import assert from "node:assert/strict";
 import { ConnectionGuard } from "../../src/edge/connection_guard.ts";
 import { rawExchange, rawRequest } from "../_support/raw_upstream.ts";
 
-function start(options: { headerTimeoutMs?: number; maxConnections?: number } = {}): ConnectionGuard {
+function start(
+  options: { headerTimeoutMs?: number; maxConnections?: number; perClient?: number; idleTimeoutMs?: number } =
+    {},
+): ConnectionGuard {
   return new ConnectionGuard({
     hostname: "127.0.0.1",
     port: 0,
@@ -11,6 +14,8 @@ function start(options: { headerTimeoutMs?: number; maxConnections?: number } = 
     maxHeaderCount: 100,
     maxHeadBytes: 32 * 1024,
     maxConnections: options.maxConnections ?? 0,
+    maxConnectionsPerClient: options.perClient ?? 0,
+    idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
   }, (request, info) => new Response(`${info.remoteAddr.hostname} ${request.headers.get("x-edge-peer")}`));
 }
 
@@ -49,5 +54,37 @@ Deno.test("at max_connections the next connection gets 503 and is closed", async
     assert.match(await rawExchange(guard.addr.port, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"), /^HTTP\/1\.1 503 /);
   } finally {
     held.close();
+  }
+});
+
+Deno.test("at max_connections_per_client the same IP's next connection gets 503", async () => {
+  await using guard = start({ perClient: 1 });
+  const held = await Deno.connect({ hostname: "127.0.0.1", port: guard.addr.port });
+  try {
+    while (guard.open < 1) await new Promise((r) => setTimeout(r, 5));
+    assert.match(await rawExchange(guard.addr.port, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"), /^HTTP\/1\.1 503 /);
+  } finally {
+    held.close();
+  }
+});
+
+Deno.test("an idle keep-alive connection is closed after idle_timeout", async () => {
+  await using guard = start({ idleTimeoutMs: 200 });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: guard.addr.port });
+  try {
+    await conn.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+    const buffer = new Uint8Array(4096);
+    let text = "";
+    while (true) { // the response, then EOF when the guard closes the idle connection
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      text += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+    assert.match(text, /^HTTP\/1\.1 200 /);
+    assert.equal(guard.open <= 1, true);
+  } finally {
+    try {
+      conn.close();
+    } catch { /* closed */ }
   }
 });
