@@ -65,7 +65,11 @@ export async function main(args: readonly string[]): Promise<number> {
   // One registry and one access log writer for the process lifetime, shared by the proxy and admin apps.
   const registry = new Registry();
   const metrics = new ProxyMetrics(registry, { upstreams: () => upstreamSnapshots(source.current) });
-  metrics.setFeatures({ cache: config.cache !== undefined, rateLimit: config.rateLimit !== undefined });
+  // A route's own rate_limit works without a top-level section: ask the runtime, not the config.
+  metrics.setFeatures({
+    cache: config.cache !== undefined,
+    rateLimit: source.current.rateLimiter !== undefined,
+  });
   metrics.configReloaded("success");
   const accessLog = new BufferedLineWriter();
   const app = createApp(source, { metrics, accessLog });
@@ -95,7 +99,10 @@ export async function main(args: readonly string[]): Promise<number> {
     onReload: (result) => {
       metrics.configReloaded(result.ok ? "success" : "failure");
       const current = source.current.config;
-      metrics.setFeatures({ cache: current.cache !== undefined, rateLimit: current.rateLimit !== undefined });
+      metrics.setFeatures({
+        cache: current.cache !== undefined,
+        rateLimit: source.current.rateLimiter !== undefined,
+      });
     },
     afterStop: () => accessLog[Symbol.asyncDispose](), // the last access log lines
   });

@@ -78,10 +78,10 @@ function buildApp(runtime: Runtime, { logError, metrics, accessLog }: SharedPart
   app.use(routeMatch());
   app.use(bodyLimit()); // needs the route: routes may override limits.max_body_size
   // 5. rate limit (per route / client), only when some route is limited
-  if (runtime.rateLimiter !== undefined) app.use(rateLimit());
+  if (runtime.rateLimiter !== undefined) app.use(rateLimit({ metrics }));
   app.use(webSocketProxy({ observer: metrics })); // upgrades are relayed here, never cached or forwarded
   // 6. response cache, only when configured
-  if (runtime.cache !== undefined) app.use(responseCache());
+  if (runtime.cache !== undefined) app.use(responseCache({ metrics }));
   // 7. forward to an upstream of the route's pool
   app.all("*", forwardRequest());
   app.onError((error, c) => {

@@ -1,3 +1,4 @@
+import type { CacheResult } from "./metrics/proxy_metrics.ts";
 import type { RouteRuntime, Runtime } from "./runtime.ts";
 import type { Upstream } from "./upstream/upstream.ts";
 
@@ -16,8 +17,11 @@ export interface AppVariables {
   attempts: number;
   /** `/path?query` of the request URL. */
   pathAndQuery: string;
-  /** Set by the response cache (`hit`, `miss`, `stale`, `bypass`); unset when it took no part (access log). */
-  cacheStatus: string;
+  /**
+   * Set by the response cache (`hit`, `miss`, `stale`, `bypass`, `revalidated`); unset when it took no part.
+   * The access log's `cache` field.
+   */
+  cacheStatus: CacheResult;
 }
 
 /** `c.env` is what Deno.serve passes as the second handler argument (absent under `app.request`). */

@@ -21,7 +21,7 @@ export interface AccessLogEntry {
   readonly upstream: string | null;
   /** Upstreams tried (retries included); 0 when none was. */
   readonly attempts: number;
-  /** Cache result (`hit`, `miss`, `stale`, `bypass`); `null` when the cache took no part. */
+  /** Cache result (`hit`, `miss`, `stale`, `revalidated`, `bypass`); `null` when the cache took no part. */
   readonly cache: string | null;
 }
 

@@ -16,7 +16,15 @@ import type { Registry } from "./registry.ts";
 import { OVERFLOW_LABEL_VALUE } from "./series_map.ts";
 import type { CircuitState, Stats, UpstreamStats } from "./stats_types.ts";
 
-export type CacheResult = "hit" | "miss" | "stale" | "bypass";
+/**
+ * How the response cache answered one request: `hit` (fresh, from memory), `stale` (served stale: max-stale,
+ * stale-while-revalidate, stale-if-error), `revalidated` (stored body after the upstream's 304), `miss`
+ * (forwarded; nothing usable stored, or the revalidation brought a new response), `bypass` (not a cache
+ * candidate: unsafe method or a request body).
+ */
+export type CacheResult = "hit" | "miss" | "stale" | "bypass" | "revalidated";
+/** Every {@linkcode CacheResult}, pre-created as series so dashboards see zeros. */
+export const CACHE_RESULTS: readonly CacheResult[] = ["hit", "miss", "stale", "bypass", "revalidated"];
 export type ReloadResult = "success" | "failure";
 
 /** What the metrics read from an upstream at scrape time; `Upstream` satisfies it (add `pool`/`breaker`). */
@@ -289,9 +297,9 @@ export class ProxyMetrics {
     );
     this.cacheRequests = registry.register(
       new Counter("proxy_cache_requests_total", {
-        help: "Response cache lookups, by result (hit, miss, stale, bypass).",
+        help: "Response cache lookups, by result (hit, miss, stale, bypass, revalidated).",
         labelNames: ["result"],
-        maxSeries: 4,
+        maxSeries: CACHE_RESULTS.length,
       }),
     );
     this.configReloads = registry.register(
@@ -310,7 +318,7 @@ export class ProxyMetrics {
       new Gauge("proxy_websockets_open", { help: "WebSocket connections currently proxied." }),
     );
     // Pre-create the fixed label sets so dashboards see zeros instead of missing series.
-    for (const result of ["hit", "miss", "stale", "bypass"]) this.cacheRequests.labels(result);
+    for (const result of CACHE_RESULTS) this.cacheRequests.labels(result);
     for (const result of ["success", "failure"]) this.configReloads.labels(result);
   }
 
@@ -494,6 +502,7 @@ export class ProxyMetrics {
           misses: this.cacheRequests.get("miss"),
           stale: this.cacheRequests.get("stale"),
           bypass: this.cacheRequests.get("bypass"),
+          revalidated: this.cacheRequests.get("revalidated"),
         }
         : null,
       rateLimit: this.#features.rateLimit ? { limited: rateLimited } : null,

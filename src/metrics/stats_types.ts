@@ -78,6 +78,8 @@ export interface CacheStats {
   misses: number;
   stale: number;
   bypass: number;
+  /** Stored responses served after the upstream answered a revalidation with 304. */
+  revalidated: number;
 }
 
 export interface RateLimitStats {

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
+import type { ProxyMetrics } from "../metrics/proxy_metrics.ts";
 import { errorResponse } from "../proxy/errors.ts";
 import { retryAfterSeconds } from "../ratelimit/rate_limit_headers.ts";
 
@@ -12,11 +13,18 @@ import { retryAfterSeconds } from "../ratelimit/rate_limit_headers.ts";
  * Reads per-request values with `c.get()`: Hono's `c.var` builds a fresh object from the variable map on
  * every access (Object.fromEntries), which cost ~1 µs per access here.
  */
-export function rateLimit(): MiddlewareHandler<AppEnv> {
+export interface RateLimitOptions {
+  /** Counts every 429 in `proxy_rate_limited_total{route}` and `/stats` (`rateLimited`). */
+  metrics?: ProxyMetrics;
+}
+
+export function rateLimit(options: RateLimitOptions = {}): MiddlewareHandler<AppEnv> {
+  const { metrics } = options;
   return async function rateLimit(c, next) {
     const limiter = c.get("runtime").rateLimiter;
     if (limiter === undefined) return await next();
-    const rule = limiter.ruleFor(c.get("route").config);
+    const route = c.get("route");
+    const rule = limiter.ruleFor(route.config);
     if (rule === undefined) return await next();
     const request = c.req.raw;
     const policy = rule.policy;
@@ -26,6 +34,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     const decision = pending instanceof Promise ? await pending : pending;
     policy.record(decision);
     if (!decision.allowed) {
+      metrics?.rateLimited(route.name);
       const headers: Record<string, string> = { "retry-after": String(retryAfterSeconds(decision)) };
       if (limiter.headers !== "none") {
         headers["ratelimit-policy"] = policy.header;

@@ -17,6 +17,7 @@ import { type HeaderPairs, headerValue } from "../cache/header_list.ts";
 import type { CacheEntry, CacheLookup, CacheRequest, UpstreamResponse } from "../cache/http_cache.ts";
 import { clientNotModified, NOT_MODIFIED_FIELDS } from "../cache/revalidation.ts";
 import { surrogateCapability } from "../cache/surrogate_control.ts";
+import type { CacheResult, ProxyMetrics } from "../metrics/proxy_metrics.ts";
 import { encodeForClient } from "../proxy/compression.ts";
 import { errorResponse } from "../proxy/errors.ts";
 import type { HeaderRecord } from "../proxy/headers.ts";
@@ -24,6 +25,8 @@ import { forwardToPool } from "./forward_request.ts";
 
 type Ctx = Context<AppEnv>;
 type Revalidate = Extract<CacheLookup, { kind: "revalidate" }>;
+/** Counts how the cache answered (`proxy_cache_requests_total`) and sets `cacheStatus` for the access log. */
+type RecordResult = (c: Ctx, result: CacheResult) => void;
 
 /** Methods that never invalidate (RFC 9111 §4.4). */
 const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
@@ -41,14 +44,30 @@ interface Fetched {
   readonly head: UpstreamResponse;
 }
 
-/** Serves cacheable requests from `runtime.cache`; with no `cache:` section it only calls `next()`. */
-export function responseCache(): MiddlewareHandler<AppEnv> {
+export interface ResponseCacheOptions {
+  /** Counts each request's result in `proxy_cache_requests_total{result}` and `/stats`. */
+  metrics?: ProxyMetrics;
+}
+
+/**
+ * Serves cacheable requests from `runtime.cache`; with no `cache:` section it only calls `next()`. Every
+ * request it takes part in gets one {@linkcode CacheResult}: counted in the metrics and set as the
+ * `cacheStatus` variable (the access log's `cache` field), decided before anything goes upstream so a
+ * failing forward is still counted.
+ */
+export function responseCache(options: ResponseCacheOptions = {}): MiddlewareHandler<AppEnv> {
+  const { metrics } = options;
+  const record: RecordResult = (c, result) => {
+    c.set("cacheStatus", result);
+    metrics?.cacheResult(result);
+  };
   return async function responseCache(c, next) {
     const cache = c.get("runtime").cache;
     if (cache === undefined) return await next();
     const request = c.req.raw;
     const method = request.method;
     if (method !== "GET" && method !== "HEAD") {
+      record(c, "bypass");
       await next();
       const res = c.res;
       if (!SAFE_METHODS.has(method)) cache.http.invalidate(method, request.url, res.status, [...res.headers]);
@@ -58,6 +77,7 @@ export function responseCache(): MiddlewareHandler<AppEnv> {
     // Never answer from, or store for, a request that carries a body: its response may depend on it.
     const length = request.headers.get("content-length");
     if ((length !== null && length !== "0") || request.headers.has("transfer-encoding")) {
+      record(c, "bypass");
       await next();
       markForwarded(c.res, cache, "bypass");
       return;
@@ -66,12 +86,14 @@ export function responseCache(): MiddlewareHandler<AppEnv> {
     const found = cache.http.lookup(creq, cache.now());
     switch (found.kind) {
       case "hit":
+        record(c, found.stale ? "stale" : "hit");
         return serveStored(c, cache, found.entry, found.ageMs, found.notModified, {
           hit: true,
           ttlSeconds: found.ttlMs / 1000,
           ...(found.stale ? { detail: "max-stale" } : {}),
         }, found.stale ? "STALE" : "HIT");
       case "stale-while-revalidate":
+        record(c, "stale");
         refreshInBackground(c, cache, creq, found.entry, found.conditionalHeaders);
         return serveStored(c, cache, found.entry, found.ageMs, found.notModified, {
           hit: true,
@@ -80,14 +102,15 @@ export function responseCache(): MiddlewareHandler<AppEnv> {
         }, "STALE");
       case "unavailable":
         // RFC 9111 §5.2.1.7: only-if-cached and nothing usable stored.
+        record(c, "miss");
         return errorResponse(504, "not in cache (only-if-cached)", c.get("requestId"), {
           "cache-status": cache.http.forwardStatus("miss", { detail: "only-if-cached" }),
           "x-cache": "MISS",
         });
       case "revalidate":
-        return await revalidate(c, cache, creq, found);
+        return await revalidate(c, cache, creq, found, record);
       case "miss":
-        return await miss(c, cache, creq, found.fwd);
+        return await miss(c, cache, creq, found.fwd, record);
     }
   };
 }
@@ -98,7 +121,13 @@ function markForwarded(res: Response, cache: CacheRuntime, fwd: ForwardReason): 
 }
 
 /** A miss: forward (one request per key at a time when coalescing), stream back, store if allowed. */
-async function miss(c: Ctx, cache: CacheRuntime, creq: CacheRequest, fwd: ForwardReason): Promise<Response> {
+async function miss(
+  c: Ctx,
+  cache: CacheRuntime,
+  creq: CacheRequest,
+  fwd: ForwardReason,
+  record: RecordResult,
+): Promise<Response> {
   const http = cache.http;
   let settle = ignore;
   if (cache.config.coalesce && creq.method === "GET") {
@@ -109,6 +138,7 @@ async function miss(c: Ctx, cache: CacheRuntime, creq: CacheRequest, fwd: Forwar
       if (outcome.role === "follower" && outcome.value) {
         const again = http.lookup(creq, cache.now());
         if (again.kind === "hit") {
+          record(c, "hit");
           return serveStored(c, cache, again.entry, again.ageMs, again.notModified, {
             hit: true,
             ttlSeconds: again.ttlMs / 1000,
@@ -122,6 +152,7 @@ async function miss(c: Ctx, cache: CacheRuntime, creq: CacheRequest, fwd: Forwar
       cache.coalescer.lead(key, new Promise<boolean>((resolve) => settle = resolve));
     }
   }
+  record(c, "miss");
   let fetched: Fetched;
   try {
     fetched = await fetchUpstream(c, cache, creq.method, NO_HEADERS);
@@ -138,6 +169,7 @@ async function revalidate(
   cache: CacheRuntime,
   creq: CacheRequest,
   found: Revalidate,
+  record: RecordResult,
 ): Promise<Response> {
   const http = cache.http;
   const conditional = found.conditionalHeaders;
@@ -145,14 +177,19 @@ async function revalidate(
   try {
     fetched = await fetchUpstream(c, cache, creq.method, conditional);
   } catch (error) {
-    if (!found.staleIfError) throw error;
+    if (!found.staleIfError) {
+      record(c, "miss");
+      throw error;
+    }
+    record(c, "stale");
     return serveStale(c, cache, creq, found.entry, found.fwd);
   }
   const { response, head } = fetched;
   if (conditional.length > 0 && response.status === 304) {
     await response.body?.cancel();
     const fresh = http.revalidated(found.entry, head);
-    if (fresh === undefined) return await miss(c, cache, creq, found.fwd);
+    if (fresh === undefined) return await miss(c, cache, creq, found.fwd, record);
+    record(c, "revalidated");
     const { ageMs, ttlMs } = http.ageOf(fresh, cache.now());
     return serveStored(
       c,
@@ -170,8 +207,10 @@ async function revalidate(
   }
   if (found.staleIfError && ERROR_STATUSES.has(response.status)) {
     await response.body?.cancel();
+    record(c, "stale");
     return serveStale(c, cache, creq, found.entry, found.fwd, response.status);
   }
+  record(c, "miss");
   return respond(c, cache, creq, fetched, found.fwd, ignore);
 }
 

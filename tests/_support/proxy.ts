@@ -32,7 +32,10 @@ export function startProxy(
   const errors: unknown[] = [];
   const registry = new Registry();
   const metrics = new ProxyMetrics(registry, { upstreams: () => upstreamSnapshots(source.current) });
-  metrics.setFeatures({ cache: config.cache !== undefined, rateLimit: config.rateLimit !== undefined });
+  metrics.setFeatures({
+    cache: config.cache !== undefined,
+    rateLimit: source.current.rateLimiter !== undefined,
+  });
   const app = createApp(source, {
     logError: (_message, error) => errors.push(error),
     metrics,

@@ -161,7 +161,7 @@ Deno.test("ProxyMetrics counts retries, rate limits, cache results, reloads, web
   assert.equal(value("proxy_websockets_open"), 1);
   const stats = metrics.stats();
   assert.equal(stats.uptimeSeconds, 7);
-  assert.deepEqual(stats.cache, { hits: 2, misses: 0, stale: 1, bypass: 0 });
+  assert.deepEqual(stats.cache, { hits: 2, misses: 0, stale: 1, bypass: 0, revalidated: 0 });
   assert.deepEqual(stats.rateLimit, { limited: 2 });
   assert.deepEqual(stats.config, { reloadsSucceeded: 1, reloadsFailed: 1, lastReloadSuccessMs: 12_000 });
   assert.equal(stats.totals.inFlight, 1);
