@@ -5,7 +5,10 @@
  *   access log `json` vs off; `rate_limit` (one bucket per client, generous limit) vs off.
  * One worker each, wrk -t1 on loopback; CPU µs per request of each Deno process from /proc.
  *
- *   deno run -A bench/pipeline_load.ts [--duration 5] [--connections 32] [--rounds 3]
+ *   deno run -A bench/pipeline_load.ts [--duration 5] [--connections 32] [--rounds 3] [--baseline DIR]
+ *
+ * `--baseline DIR`: also runs DIR/main.ts (an exported older commit, `git archive REV | tar -x -C DIR`) for the
+ * default pipeline and the cache hit, so before and after land in the same run.
  *
  * Everything listens on 127.0.0.1; children are stopped by PID before the script exits; the proxies' stdout
  * (the access log) goes to /dev/null.
@@ -63,7 +66,7 @@ const cachedPort = freePort();
 spawn(deno, ["run", "--allow-net", "bench/cache_backend.ts", String(cachedPort), "1024"]);
 const cachedBackend = `http://127.0.0.1:${cachedPort}`;
 
-async function proxy(origin: string, extra = ""): Promise<[string, number]> {
+async function proxy(origin: string, extra = "", main = "main.ts"): Promise<[string, number]> {
   const port = freePort();
   const file = await Deno.makeTempFile({ suffix: ".yaml" });
   files.push(file);
@@ -73,7 +76,7 @@ async function proxy(origin: string, extra = ""): Promise<[string, number]> {
   );
   return [
     `http://127.0.0.1:${port}`,
-    spawn(deno, ["run", "--allow-net", "--allow-read", "main.ts", "--config", file]),
+    spawn(deno, ["run", "--allow-net", "--allow-read", main, "--config", file]),
   ];
 }
 
@@ -96,7 +99,17 @@ const targets: Target[] = [
   ["proxy cache hit", ...(await proxy(cachedBackend, "cache: { max_size: 1000, ttl: 300s }\n"))],
   ["nginx proxy_cache hit (1 worker)", `http://127.0.0.1:${nginxPort}/`, undefined],
   ["Deno.serve answering 1 KiB (cache backend direct)", `${cachedBackend}/`, undefined],
-].map(([name, url, pid]) => [name as string, (url as string).replace(/\/?$/, "/cached"), pid as number]);
+];
+const baseline = flags.get("baseline");
+if (baseline !== undefined) {
+  const main = `${baseline.replace(/\/$/, "")}/main.ts`;
+  targets.push(["baseline: proxy default", ...(await proxy(backend, "", main))]);
+  targets.push([
+    "baseline: proxy cache hit",
+    ...(await proxy(cachedBackend, "cache: { max_size: 1000, ttl: 300s }\n", main)),
+  ]);
+}
+for (const target of targets) target[1] = target[1].replace(/\/?$/, "/cached");
 
 try {
   for (const [name, url] of targets) {
@@ -144,14 +157,20 @@ try {
       } |`,
     );
   }
-  const [bare, base, log, limit, hit, nginx] = targets.map(([name]) => rps(name)) as number[];
+  const [bare, base, log, limit, hit, nginx, , oldBase, oldHit] = targets.map(([name]) =>
+    rps(name)
+  ) as number[];
   console.log(`
 | ratio (same run) | value | target |
 |---|---:|---:|
 | cache hit ÷ nginx proxy_cache hit | ${(hit! / nginx!).toFixed(2)} | ≥ 0.75 |
 | default pipeline ÷ bare http1 forwarder | ${(base! / bare!).toFixed(2)} | ≥ 0.85 |
 | access_log json ÷ off | ${(log! / base!).toFixed(2)} | ≥ 0.90 |
-| rate_limit on ÷ off | ${(limit! / base!).toFixed(2)} | ≥ 0.90 |`);
+| rate_limit on ÷ off | ${(limit! / base!).toFixed(2)} | ≥ 0.90 |${
+    oldBase === undefined ? "" : `
+| default pipeline ÷ baseline default pipeline | ${(base! / oldBase).toFixed(2)} | |
+| cache hit ÷ baseline cache hit | ${(hit! / oldHit!).toFixed(2)} | |`
+  }`);
 } finally {
   for (const child of children) {
     try {
