@@ -2,6 +2,7 @@
  * End-to-end load comparison, one run, one worker each, wrk -t1 on loopback:
  *   backend direct · naive Deno fetch forwarder (the floor) · bare http1 forwarder (src/transport, no middleware)
  *   · this proxy with `transport: http1` (default) · this proxy with `transport: fetch` · nginx (when installed)
+ *   · cache hits: this proxy (`cache:`) vs nginx proxy_cache, both in front of bench/cache_backend.ts
  * Prints requests/s, p50 and p99 at 32 connections, p50 at 1 connection, and the ratios.
  *
  *   deno task load [--duration 10] [--connections 32] [--rounds 3] [--accept-encoding gzip] [--proxy-config FILE]
@@ -12,6 +13,7 @@
  *
  * Everything listens on 127.0.0.1 and is stopped (by PID) before the script exits.
  */
+import { nginxConfig as nginxCacheConfig } from "../tests/conformance/cache_conformance.ts";
 import { freePort, waitForPort } from "../tests/_support/ports.ts";
 const root = new URL("../", import.meta.url).pathname;
 const args = parseFlags(Deno.args);
@@ -189,6 +191,28 @@ http {
   );
   spawn(nginx, ["-p", nginxDir, "-c", `${nginxDir}/nginx.conf`]);
   targets.push(["nginx (proxy_pass, 1 worker)", `http://127.0.0.1:${nginxPort}`, undefined]);
+  // Cache hits (issue 13): one cacheable backend (public, max-age=3600, 1 KiB), the proxy with `cache:` and
+  // nginx proxy_cache in front of it; the warm-up's first request stores the entry, every later one is a hit.
+  const cachedPort = freePort();
+  spawn(deno, ["run", "--allow-net", "bench/cache_backend.ts", String(cachedPort), "1024"]);
+  const cachePort = freePort();
+  const cacheFile = await Deno.makeTempFile({ suffix: ".yaml" });
+  configFiles.push(cacheFile);
+  await Deno.writeTextFile(
+    cacheFile,
+    `server: { host: 127.0.0.1, port: ${cachePort} }\nbackends: [{ url: "http://127.0.0.1:${cachedPort}" }]\n` +
+      "cache: { max_size: 1000, ttl: 300s }\n",
+  );
+  const cachePid = spawn(deno, ["run", "--allow-net", "--allow-read", "main.ts", "--config", cacheFile]).pid;
+  const nginxCachePort = freePort();
+  await Deno.mkdir(`${nginxDir}/cached`);
+  await Deno.writeTextFile(
+    `${nginxDir}/cached/nginx.conf`,
+    nginxCacheConfig(`${nginxDir}/cached`, nginxCachePort, cachedPort),
+  );
+  spawn(nginx, ["-p", `${nginxDir}/cached`, "-c", `${nginxDir}/cached/nginx.conf`]);
+  targets.push(["proxy, cache hit", `http://127.0.0.1:${cachePort}`, cachePid]);
+  targets.push(["nginx proxy_cache hit (1 worker)", `http://127.0.0.1:${nginxCachePort}`, undefined]);
 }
 
 try {
@@ -252,6 +276,13 @@ try {
       } | ${added} | ${(r.rps / floor.rps).toFixed(2)} | ${
         nginxResult ? (r.rps / nginxResult.rps).toFixed(2) : "-"
       } |`,
+    );
+  }
+  const cacheHit = summary.get("proxy, cache hit");
+  const nginxHit = summary.get("nginx proxy_cache hit (1 worker)");
+  if (cacheHit && nginxHit) {
+    console.log(
+      `\ncache hit: proxy ÷ nginx proxy_cache = ${(cacheHit.rps / nginxHit.rps).toFixed(2)} (same run)`,
     );
   }
 } finally {

@@ -6,12 +6,11 @@ import { ProxyMetrics } from "./metrics/proxy_metrics.ts";
 import { Registry } from "./metrics/registry.ts";
 import { forwardRequest } from "./middleware/forward_request.ts";
 import { observe } from "./middleware/observe.ts";
-import { http2Authority } from "./middleware/http2_authority.ts";
 import { requestContext } from "./middleware/request_context.ts";
 import { rateLimit } from "./middleware/rate_limit.ts";
-import { requestGuard } from "./middleware/request_guard.ts";
+import { requestChecks } from "./middleware/request_guard.ts";
 import { responseCache } from "./middleware/response_cache.ts";
-import { bodyLimit, requestLimits } from "./middleware/request_limits.ts";
+import { bodyLimit } from "./middleware/request_limits.ts";
 import { routeMatch } from "./middleware/route_match.ts";
 import { webSocketProxy } from "./middleware/websocket.ts";
 import { errorResponse, ProxyError } from "./proxy/errors.ts";
@@ -69,11 +68,10 @@ function buildApp(runtime: Runtime, { logError, metrics, accessLog }: SharedPart
   // 1. runtime snapshot, peer address, request id
   app.use(requestContext({ current: runtime }));
   // 2. access log + metrics (observability)
-  app.use(observe({ metrics, log: accessLog }));
-  // 3. request limits (methods, Host, sizes)
-  app.use(http2Authority()); // before the Host check: HTTP/2 carries the host in :authority
-  app.use(requestGuard());
-  app.use(requestLimits());
+  app.use(observe({ metrics, log: accessLog, format: runtime.config.accessLog.format }));
+  // 3. request checks, one level: HTTP/2 :authority as Host (TLS listener only; before the Host check), then
+  //    methods, Host, Expect, OPTIONS, absolute-form targets (request_guard.ts), then sizes (request_limits.ts)
+  app.use(requestChecks({ https: runtime.proto === "https" }));
   // 4. route: host → path → method
   app.use(routeMatch());
   app.use(bodyLimit()); // needs the route: routes may override limits.max_body_size

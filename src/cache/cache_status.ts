@@ -24,9 +24,17 @@ export interface CacheStatus {
 
 /** Formats one Cache-Status list member, e.g. `proxy; fwd=uri-miss; fwd-status=200; stored`. */
 export function formatCacheStatus(cacheName: string, status: CacheStatus): string {
-  let out = /^[A-Za-z*][A-Za-z0-9:/!#$%&'*+\-.^_`|~]*$/.test(cacheName)
-    ? cacheName
-    : JSON.stringify(cacheName);
+  return formatCacheStatusAs(cacheStatusName(cacheName), status);
+}
+
+/** The cache's name as Cache-Status writes it: a token as it is, anything else as a quoted string (§2). */
+export function cacheStatusName(cacheName: string): string {
+  return /^[A-Za-z*][A-Za-z0-9:/!#$%&'*+\-.^_`|~]*$/.test(cacheName) ? cacheName : JSON.stringify(cacheName);
+}
+
+/** {@linkcode formatCacheStatus} with the name already formatted by {@linkcode cacheStatusName}. */
+export function formatCacheStatusAs(name: string, status: CacheStatus): string {
+  let out = name;
   if (status.hit === true) out += "; hit";
   if (status.fwd !== undefined) out += `; fwd=${status.fwd}`;
   if (status.fwdStatus !== undefined) out += `; fwd-status=${status.fwdStatus}`;

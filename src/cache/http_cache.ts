@@ -8,7 +8,13 @@
  */
 import { type CacheControl, DELTA_SECONDS_MAX, deltaSeconds, parseCacheControl } from "./cache_control.ts";
 import { CacheKey } from "./cache_key.ts";
-import { type CacheStatus, formatCacheStatus, type ForwardReason, type XCache } from "./cache_status.ts";
+import {
+  type CacheStatus,
+  cacheStatusName,
+  formatCacheStatusAs,
+  type ForwardReason,
+  type XCache,
+} from "./cache_status.ts";
 import { currentAgeMs, freshnessLifetimeMs } from "./freshness.ts";
 import { NOT_STORED } from "./header_list.ts";
 import {
@@ -54,6 +60,11 @@ export interface CacheEntry {
   readonly primaryKey: string;
   readonly status: number;
   readonly headers: HeaderPairs;
+  /**
+   * `headers` without Age, Cache-Status, X-Cache and X-Request-Id: what a response served from this entry
+   * starts with before it adds its own four. Prepared once at store/revalidation time, so a hit copies no list.
+   */
+  readonly served: HeaderPairs;
   readonly body: Uint8Array<ArrayBuffer>;
   readonly requestTime: number;
   readonly responseTime: number;
@@ -140,7 +151,8 @@ export interface HttpCacheOptions {
 
 export const DEFAULT_MAX_OBJECT_BYTES = 1024 * 1024;
 
-const AGE_AND_STATUS: ReadonlySet<string> = new Set(["age", "cache-status", "x-cache"]);
+/** Fields each served response sets itself (the stored X-Request-Id is the one of the request that stored it). */
+const SERVED_OWN: ReadonlySet<string> = new Set(["age", "cache-status", "x-cache", "x-request-id"]);
 
 const ENTRY_OVERHEAD_BYTES = 256;
 
@@ -161,6 +173,8 @@ export class HttpCache {
   readonly shared: boolean;
   readonly cacheName: string;
   readonly #targetedFields: readonly string[];
+  /** `cacheName` as Cache-Status writes it (token or quoted string), formatted once. */
+  readonly #statusName: string;
   readonly #lru: Lru<string, CacheEntry>;
   readonly #key: CacheKey;
   readonly #now: () => number;
@@ -197,6 +211,7 @@ export class HttpCache {
     this.shared = shared;
     this.cacheName = cacheName;
     this.#targetedFields = targetedFields.map((name) => name.toLowerCase());
+    this.#statusName = cacheStatusName(cacheName);
     this.#now = now;
     this.#onEvict = onEvict;
     this.#key = new CacheKey({ ignoredQueryParams, sortQuery });
@@ -422,7 +437,9 @@ export class HttpCache {
 
   /**
    * Headers for a response served from `entry`: stored headers with Age (RFC 9111 §5.1, whole seconds),
-   * Cache-Status (RFC 9211) and X-Cache replaced.
+   * Cache-Status (RFC 9211) and X-Cache replaced, and the stored X-Request-Id left out (the caller adds the
+   * serving request's own). The middleware's hot path appends {@linkcode CacheEntry.served} and the three
+   * values from {@linkcode ageValue} and {@linkcode statusValue} instead of building this list.
    */
   servedHeaders(
     entry: CacheEntry,
@@ -430,16 +447,21 @@ export class HttpCache {
     status: CacheStatus,
     xCache: XCache,
   ): Array<[string, string]> {
-    const out = withoutHeaders(entry.headers, AGE_AND_STATUS);
-    out.push(["age", String(Math.min(DELTA_SECONDS_MAX, Math.floor(Math.max(0, ageMs) / 1000)))]);
-    out.push(["cache-status", formatCacheStatus(this.cacheName, status)]);
+    const out: Array<[string, string]> = entry.served.map(([name, value]) => [name, value]);
+    out.push(["age", ageValue(ageMs)]);
+    out.push(["cache-status", this.statusValue(status)]);
     out.push(["x-cache", xCache]);
     return out;
   }
 
+  /** Cache-Status value for a response served from the cache, e.g. `proxy; hit; ttl=42`. */
+  statusValue(status: CacheStatus): string {
+    return formatCacheStatusAs(this.#statusName, status);
+  }
+
   /** Cache-Status value for a forwarded response, e.g. `proxy; fwd=uri-miss; fwd-status=200; stored`. */
   forwardStatus(fwd: ForwardReason, details: Omit<CacheStatus, "fwd" | "hit"> = {}): string {
-    return formatCacheStatus(this.cacheName, { fwd, ...details });
+    return formatCacheStatusAs(this.#statusName, { fwd, ...details });
   }
 
   /** Invalidates after a response to an unsafe method (RFC 9111 §4.4). Returns entries removed. */
@@ -569,14 +591,20 @@ function sameNames(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((name, i) => name === b[i]);
 }
 
+/** The Age field value (RFC 9111 §5.1): whole seconds, capped at 2^31. */
+export function ageValue(ageMs: number): string {
+  return String(Math.min(DELTA_SECONDS_MAX, Math.floor(Math.max(0, ageMs) / 1000)));
+}
+
 function makeEntry(
-  fields: Omit<CacheEntry, "key" | "tags" | "size" | "initialAgeMs">,
+  fields: Omit<CacheEntry, "key" | "tags" | "size" | "initialAgeMs" | "served">,
 ): CacheEntry {
   let headerBytes = 0;
   for (const [name, value] of fields.headers) headerBytes += name.length + value.length + 4;
   return {
     ...fields,
     key: `${fields.primaryKey}\n${fields.varyKey}`,
+    served: withoutHeaders(fields.headers, SERVED_OWN),
     tags: tagsOf(fields.headers),
     size: fields.body.byteLength + headerBytes + ENTRY_OVERHEAD_BYTES,
     initialAgeMs: currentAgeMs(fields.headers, fields, fields.responseTime),

@@ -1,8 +1,9 @@
 /**
  * The proxy's metric families (Traefik/Caddy-style names) and the `/stats` snapshot for the dashboard.
  *
- * The request hot path is `recordRequest()`: one map lookup by a joined key returns a cached bundle of
- * the counter child, histogram child and the route/upstream stats, then a few field adds. Gauges that
+ * The request hot path is `recordRequest()`: three small map lookups (route name, upstream id, then a
+ * number for method and status; no key string is built per request) return a cached bundle of the counter
+ * child, histogram child and the route/upstream stats, then a few field adds. Gauges that
  * describe state (upstream up, per-upstream in-flight, breaker state) are callback gauges read at scrape
  * time, so nothing on the request path updates them.
  *
@@ -82,6 +83,8 @@ const KNOWN_METHODS = new Set([
   "TRACE",
   "PATCH",
 ]);
+/** Method → small number for the series key; unknown methods share the `"OTHER"` slot. */
+const METHOD_SLOTS = new Map([...KNOWN_METHODS].map((method, i) => [method, i + 1]));
 
 /** `"100"`…`"599"` precomputed so the hot path allocates no string for the code label. */
 const STATUS_LABELS: readonly string[] = Array.from({ length: 600 }, (_, i) => (i >= 100 ? String(i) : ""));
@@ -152,7 +155,9 @@ export class ProxyMetrics {
   readonly #windowMs: number;
   readonly #now: () => number;
   readonly #startedAt: number;
-  readonly #cache = new Map<string, RequestSeries>();
+  /** route → upstream → (method slot × 1000 + status) → series; `#cachedSeries` bundles in all. */
+  readonly #cache = new Map<string, Map<string, Map<number, RequestSeries>>>();
+  #cachedSeries = 0;
   readonly #routes = new Map<string, RouteStat>();
   readonly #upstreamStats = new Map<string, UpstreamStat>();
   #features = { cache: false, rateLimit: false };
@@ -336,8 +341,10 @@ export class ProxyMetrics {
    * (`""` is taken as that) when none took part; `seconds` is the time to response headers.
    */
   recordRequest(route: string, upstream: string, method: string, status: number, seconds: number): void {
-    const key = route + "\u0000" + upstream + "\u0000" + method + "\u0000" + status;
-    const series = this.#cache.get(key) ?? this.#series(key, route, upstream, method, status);
+    const code = Number.isInteger(status) && status >= 0 && status < 1000 ? status : 999;
+    const key = (METHOD_SLOTS.get(method) ?? 0) * 1000 + code;
+    const series = this.#cache.get(route)?.get(upstream)?.get(key) ??
+      this.#series(key, route, upstream, method, status);
     series.requests.inc();
     series.duration.observe(seconds);
     const ms = seconds * 1000;
@@ -356,7 +363,7 @@ export class ProxyMetrics {
     }
   }
 
-  #series(key: string, route: string, upstream: string, method: string, status: number): RequestSeries {
+  #series(key: number, route: string, upstream: string, method: string, status: number): RequestSeries {
     const upstreamLabel = upstream === "" ? NO_UPSTREAM : upstream;
     const series: RequestSeries = {
       requests: this.requests.labels(route, upstreamLabel, methodLabel(method), statusLabel(status)),
@@ -365,7 +372,16 @@ export class ProxyMetrics {
       upstream: upstreamLabel === NO_UPSTREAM ? undefined : this.#upstreamStat(upstreamLabel),
       is5xx: status >= 500 && status <= 599,
     };
-    if (this.#cache.size < MAX_CACHED_SERIES) this.#cache.set(key, series);
+    // Unknown methods share slot 0 and all have the label "OTHER"; statuses outside 0–999 share 999 and all have
+    // the code label "other" (and are not 5xx), so one bundle serves each shared key.
+    if (this.#cachedSeries < MAX_CACHED_SERIES) {
+      let byUpstream = this.#cache.get(route);
+      if (byUpstream === undefined) this.#cache.set(route, byUpstream = new Map());
+      let byCode = byUpstream.get(upstream);
+      if (byCode === undefined) byUpstream.set(upstream, byCode = new Map());
+      byCode.set(key, series);
+      this.#cachedSeries++;
+    }
     return series;
   }
 

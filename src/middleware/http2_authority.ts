@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
 
 /** Methods whose HTTP/2 requests may carry a body of unknown length (no content-length). */
@@ -17,15 +17,22 @@ const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
  */
 export function http2Authority(): MiddlewareHandler<AppEnv> {
   return async function http2Authority(c, next) {
-    const raw = c.req.raw;
-    if (c.get("runtime").proto === "https" && !raw.headers.has("host")) {
-      const headers = new Headers(raw.headers);
-      headers.set("host", new URL(raw.url).host);
-      const method = raw.method;
-      const body = BODY_METHODS.has(method) ? raw.body : null;
-      if (body !== null && !headers.has("content-length")) headers.set("transfer-encoding", "chunked");
-      c.req.raw = new Request(raw.url, body === null ? { method, headers } : { method, headers, body });
-    }
+    if (c.get("runtime").proto === "https") adoptAuthority(c);
     await next();
   };
+}
+
+/**
+ * The work of {@linkcode http2Authority} for one request, for callers that already know the listener is TLS
+ * (src/app.ts folds it into the request-checks level only then).
+ */
+export function adoptAuthority(c: Context<AppEnv>): void {
+  const raw = c.req.raw;
+  if (raw.headers.has("host")) return;
+  const headers = new Headers(raw.headers);
+  headers.set("host", new URL(raw.url).host);
+  const method = raw.method;
+  const body = BODY_METHODS.has(method) ? raw.body : null;
+  if (body !== null && !headers.has("content-length")) headers.set("transfer-encoding", "chunked");
+  c.req.raw = new Request(raw.url, body === null ? { method, headers } : { method, headers, body });
 }

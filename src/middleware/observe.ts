@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import { type AccessLogEntry, commonLine, jsonLine } from "../log/access_log_line.ts";
 import type { LineSink } from "../log/line_writer.ts";
+import type { AccessLogFormat } from "../config/access_log_section.ts";
 import { NO_UPSTREAM, type ProxyMetrics } from "../metrics/proxy_metrics.ts";
 
 /** Route label of requests that matched no route (404, or refused before routing: 400/405). */
@@ -10,8 +11,13 @@ export const NO_ROUTE = "none";
 export interface ObserveOptions {
   /** The process-lifetime metrics. */
   metrics: ProxyMetrics;
-  /** Where access log lines go (format from `access_log.format` of the request's runtime). */
+  /** Where access log lines go. */
   log: LineSink;
+  /**
+   * `access_log.format`, fixed when the app is built for one runtime (src/app.ts). Default: read from the
+   * request's runtime on each request.
+   */
+  format?: AccessLogFormat;
   /** Monotonic clock in ms for durations. Default `performance.now`. */
   now?: () => number;
   /** Wall clock in ms for the log's timestamp. Default `Date.now`. */
@@ -24,7 +30,8 @@ export interface ObserveOptions {
  * appended to a buffer here; the writer sends batches to stdout off the request path.
  */
 export function observe(options: ObserveOptions): MiddlewareHandler<AppEnv> {
-  const { metrics, log, now = performance.now.bind(performance), clock = Date.now } = options;
+  const { metrics, log, format: fixedFormat, now = performance.now.bind(performance), clock = Date.now } =
+    options;
   return async function observe(c, next) {
     const start = now();
     metrics.requestStarted();
@@ -42,7 +49,7 @@ export function observe(options: ObserveOptions): MiddlewareHandler<AppEnv> {
       metrics.recordRequest(routeName, upstream?.id ?? NO_UPSTREAM, method, status, ms / 1000);
       const attempts = c.get("attempts") as number | undefined;
       if (attempts !== undefined) { for (let retry = 1; retry < attempts; retry++) metrics.retry(routeName); }
-      const format = c.get("runtime").config.accessLog.format;
+      const format = fixedFormat ?? c.get("runtime").config.accessLog.format;
       if (format !== "off") {
         const length = c.res.headers.get("content-length");
         const entry: AccessLogEntry = {

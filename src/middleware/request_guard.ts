@@ -1,7 +1,8 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import { errorResponse } from "../proxy/errors.ts";
-import { withHeaders } from "./request_limits.ts";
+import { adoptAuthority } from "./http2_authority.ts";
+import { checkLimits, withHeaders } from "./request_limits.ts";
 
 /** Methods this proxy never forwards: CONNECT would tunnel, TRACE reflects credentials (XST). */
 const REFUSED_METHODS = new Set(["CONNECT", "TRACE"]);
@@ -20,46 +21,74 @@ const ALLOW = "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS";
  */
 export function requestGuard(): MiddlewareHandler<AppEnv> {
   return async function requestGuard(c, next) {
-    let request = c.req.raw;
-    const method = request.method;
-    if (REFUSED_METHODS.has(method)) {
-      return errorResponse(405, "method not allowed", c.get("requestId"), { allow: ALLOW });
-    }
-    const headers = request.headers;
-    // RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request that lacks a Host header field.
-    const host = headers.get("host");
-    if (host === null || host === "") return errorResponse(400, "missing Host header", c.get("requestId"));
-    const expect = headers.get("expect");
-    if (expect !== null && expect.toLowerCase() !== "100-continue") {
-      return errorResponse(417, "only Expect: 100-continue is supported", c.get("requestId"));
-    }
-    let replaced: Headers | undefined;
-    if (method === "OPTIONS") {
-      const maxForwards = headers.get("max-forwards");
-      const hops = maxForwards === null ? undefined : Number(maxForwards.trim());
-      if (c.get("pathAndQuery") === "/*" || hops === 0) return optionsAnswer(c.get("requestId"));
-      if (hops !== undefined) {
-        if (!Number.isInteger(hops) || hops < 0 || !/^\s*\d+\s*$/.test(maxForwards!)) {
-          return errorResponse(400, "invalid Max-Forwards", c.get("requestId"));
-        }
-        replaced = new Headers(headers);
-        replaced.set("max-forwards", String(hops - 1));
-      }
-    }
-    // Deno.serve builds request.url from an absolute-form target and from Host otherwise, so an authority that
-    // differs from Host (beyond case and the default port) came from the request line.
-    const url = request.url;
-    const start = url.indexOf("//") + 2;
-    const authority = url.slice(start, url.indexOf("/", start));
-    if (host !== authority && !sameAuthority(host, authority, start === 8)) {
-      if (!headers.has("upgrade")) {
-        replaced ??= new Headers(headers);
-        replaced.set("host", authority);
-      }
-    }
-    if (replaced !== undefined) c.req.raw = request = withHeaders(request, replaced);
+    const refused = guardRequest(c);
+    if (refused !== undefined) return refused;
     await next();
   };
+}
+
+/**
+ * The request-checks level of src/app.ts: {@linkcode adoptAuthority} (only on a TLS listener, where HTTP/2
+ * happens), {@linkcode guardRequest} and {@linkcode checkLimits} in that order, as one middleware level
+ * instead of three. Each check answers or passes exactly as its own middleware does.
+ */
+export function requestChecks(options: { https: boolean }): MiddlewareHandler<AppEnv> {
+  if (options.https) {
+    return async function requestChecks(c, next) {
+      adoptAuthority(c);
+      const refused = guardRequest(c) ?? checkLimits(c);
+      if (refused !== undefined) return refused;
+      await next();
+    };
+  }
+  return async function requestChecks(c, next) {
+    const refused = guardRequest(c) ?? checkLimits(c);
+    if (refused !== undefined) return refused;
+    await next();
+  };
+}
+
+/** The checks of {@linkcode requestGuard} for one request: the answer to send, or undefined to go on. */
+export function guardRequest(c: Context<AppEnv>): Response | undefined {
+  const request = c.req.raw;
+  const method = request.method;
+  if (REFUSED_METHODS.has(method)) {
+    return errorResponse(405, "method not allowed", c.get("requestId"), { allow: ALLOW });
+  }
+  const headers = request.headers;
+  // RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request that lacks a Host header field.
+  const host = headers.get("host");
+  if (host === null || host === "") return errorResponse(400, "missing Host header", c.get("requestId"));
+  const expect = headers.get("expect");
+  if (expect !== null && expect.toLowerCase() !== "100-continue") {
+    return errorResponse(417, "only Expect: 100-continue is supported", c.get("requestId"));
+  }
+  let replaced: Headers | undefined;
+  if (method === "OPTIONS") {
+    const maxForwards = headers.get("max-forwards");
+    const hops = maxForwards === null ? undefined : Number(maxForwards.trim());
+    if (c.get("pathAndQuery") === "/*" || hops === 0) return optionsAnswer(c.get("requestId"));
+    if (hops !== undefined) {
+      if (!Number.isInteger(hops) || hops < 0 || !/^\s*\d+\s*$/.test(maxForwards!)) {
+        return errorResponse(400, "invalid Max-Forwards", c.get("requestId"));
+      }
+      replaced = new Headers(headers);
+      replaced.set("max-forwards", String(hops - 1));
+    }
+  }
+  // Deno.serve builds request.url from an absolute-form target and from Host otherwise, so an authority that
+  // differs from Host (beyond case and the default port) came from the request line.
+  const url = request.url;
+  const start = url.indexOf("//") + 2;
+  const authority = url.slice(start, url.indexOf("/", start));
+  if (host !== authority && !sameAuthority(host, authority, start === 8)) {
+    if (!headers.has("upgrade")) {
+      replaced ??= new Headers(headers);
+      replaced.set("host", authority);
+    }
+  }
+  if (replaced !== undefined) c.req.raw = withHeaders(request, replaced);
+  return undefined;
 }
 
 /** Host as the client wrote it vs the URL's normalized authority (lower case, default port dropped). */

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import { errorResponse } from "../proxy/errors.ts";
 
@@ -13,41 +13,48 @@ import { errorResponse } from "../proxy/errors.ts";
  */
 export function requestLimits(): MiddlewareHandler<AppEnv> {
   return async function requestLimits(c, next) {
-    // c.get, not c.var: Hono builds a fresh object from its Map on every `c.var` access.
-    const limits = c.get("runtime").config.limits;
-    if (c.get("pathAndQuery").length > limits.maxUriBytes) {
-      return errorResponse(414, `request target longer than ${limits.maxUriBytes} bytes`, c.get("requestId"));
-    }
-    const raw = c.req.raw;
-    let count = 0;
-    let bytes = 0;
-    let underscores = false;
-    // forEach, not for...of: Deno's Headers iterator costs ~8× more per request (bench/edge_middleware_bench.ts).
-    raw.headers.forEach((value, name) => {
-      count++;
-      bytes += name.length + value.length + 4; // "name: value\r\n"
-      if (!underscores && name.includes("_")) underscores = true;
-    });
-    if (count > limits.maxHeaderCount) {
-      return errorResponse(431, `more than ${limits.maxHeaderCount} header fields`, c.get("requestId"));
-    }
-    if (bytes > limits.maxHeaderBytes) {
-      return errorResponse(
-        431,
-        `request headers larger than ${limits.maxHeaderBytes} bytes`,
-        c.get("requestId"),
-      );
-    }
-    if (underscores && limits.underscoreHeaders !== "allow") {
-      if (limits.underscoreHeaders === "reject") {
-        return errorResponse(400, "header names with underscores are not accepted", c.get("requestId"));
-      }
-      // An upgrade request must stay the object Deno.serve handed us (Deno.upgradeWebSocket needs it); the
-      // WebSocket relay drops these names from its own upstream headers instead.
-      if (!raw.headers.has("upgrade")) c.req.raw = withHeaders(raw, withoutUnderscores(raw.headers));
-    }
+    const refused = checkLimits(c);
+    if (refused !== undefined) return refused;
     await next();
   };
+}
+
+/** The checks of {@linkcode requestLimits} for one request: the answer to send, or undefined to go on. */
+export function checkLimits(c: Context<AppEnv>): Response | undefined {
+  // c.get, not c.var: Hono builds a fresh object from its Map on every `c.var` access.
+  const limits = c.get("runtime").config.limits;
+  if (c.get("pathAndQuery").length > limits.maxUriBytes) {
+    return errorResponse(414, `request target longer than ${limits.maxUriBytes} bytes`, c.get("requestId"));
+  }
+  const raw = c.req.raw;
+  let count = 0;
+  let bytes = 0;
+  let underscores = false;
+  // forEach, not for...of: Deno's Headers iterator costs ~8× more per request (bench/edge_middleware_bench.ts).
+  raw.headers.forEach((value, name) => {
+    count++;
+    bytes += name.length + value.length + 4; // "name: value\r\n"
+    if (!underscores && name.includes("_")) underscores = true;
+  });
+  if (count > limits.maxHeaderCount) {
+    return errorResponse(431, `more than ${limits.maxHeaderCount} header fields`, c.get("requestId"));
+  }
+  if (bytes > limits.maxHeaderBytes) {
+    return errorResponse(
+      431,
+      `request headers larger than ${limits.maxHeaderBytes} bytes`,
+      c.get("requestId"),
+    );
+  }
+  if (underscores && limits.underscoreHeaders !== "allow") {
+    if (limits.underscoreHeaders === "reject") {
+      return errorResponse(400, "header names with underscores are not accepted", c.get("requestId"));
+    }
+    // An upgrade request must stay the object Deno.serve handed us (Deno.upgradeWebSocket needs it); the
+    // WebSocket relay drops these names from its own upstream headers instead.
+    if (!raw.headers.has("upgrade")) c.req.raw = withHeaders(raw, withoutUnderscores(raw.headers));
+  }
+  return undefined;
 }
 
 /**
