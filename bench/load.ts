@@ -3,6 +3,7 @@
  *   backend direct · naive Deno fetch forwarder (the floor) · bare http1 forwarder (src/transport, no middleware)
  *   · this proxy with `transport: http1` (default) · this proxy with `transport: fetch` · nginx (when installed)
  *   · cache hits: this proxy (`cache:`) vs nginx proxy_cache, both in front of bench/cache_backend.ts
+ *   · @fastify/http-proxy 11 on Node (npm-installed into bench/.fastify on first run; skipped when that fails)
  * Prints requests/s, p50 and p99 at 32 connections, p50 at 1 connection, and the ratios.
  *
  *   deno task load [--duration 10] [--connections 32] [--rounds 3] [--accept-encoding gzip] [--proxy-config FILE]
@@ -214,6 +215,48 @@ http {
   targets.push(["proxy, cache hit", `http://127.0.0.1:${cachePort}`, cachePid]);
   targets.push(["nginx proxy_cache hit (1 worker)", `http://127.0.0.1:${nginxCachePort}`, undefined]);
 }
+
+// @fastify/http-proxy on Node (installed at run time into bench/.fastify; skipped when npm cannot install it).
+const fastifyDir = `${root}bench/.fastify`;
+async function fastifyReady(): Promise<boolean> {
+  try {
+    await Deno.stat(`${fastifyDir}/node_modules/@fastify/http-proxy/package.json`);
+    return true;
+  } catch { /* install below */ }
+  await Deno.mkdir(fastifyDir, { recursive: true });
+  await Deno.writeTextFile(`${fastifyDir}/.gitignore`, "*\n");
+  const install = await new Deno.Command("npm", {
+    args: [
+      "install",
+      "--no-audit",
+      "--no-fund",
+      "--prefix",
+      fastifyDir,
+      "fastify@5",
+      "@fastify/http-proxy@11",
+    ],
+    stdout: "null",
+    stderr: "null",
+    signal: AbortSignal.timeout(120_000),
+  }).output().catch(() => undefined);
+  return install?.success === true;
+}
+if ((await which("node")) && await fastifyReady()) {
+  const fastifyPort = freePort();
+  await Deno.writeTextFile(
+    `${fastifyDir}/server.cjs`,
+    `const app = require("fastify")({ logger: false });
+app.register(require("@fastify/http-proxy"), { upstream: ${JSON.stringify(backend)} });
+app.listen({ host: "127.0.0.1", port: ${fastifyPort} });
+`,
+  );
+  const node = (await which("node"))!;
+  targets.push([
+    "@fastify/http-proxy (Node)",
+    `http://127.0.0.1:${fastifyPort}`,
+    spawn(node, [`${fastifyDir}/server.cjs`]).pid,
+  ]);
+} else console.error("@fastify/http-proxy: not installable, skipped");
 
 try {
   for (const [, url] of targets) await waitForPort(Number(new URL(url).port));
