@@ -201,11 +201,6 @@ export class ControlPlane {
       return false;
     }
     this.#metrics.configReloaded("success");
-    const scheme = config.server.tls ? "https" : "http";
-    console.error(
-      `proxy listening on ${scheme}://${config.server.host}:${this.#port} (${config.source}, ` +
-        `${this.#handles.length} workers)`,
-    );
     const admin = this.#serveAdmin();
     const redirectOptions = redirectListenOptions(config.server);
     const redirect = redirectOptions && Deno.serve({
@@ -238,6 +233,12 @@ export class ControlPlane {
     if (redirect) shutdown.track(redirect);
     shutdown.listen();
     this.#shutdown = shutdown;
+    // Last: whoever waits for this line may send SIGHUP/SIGTERM at once, and the handlers are in place.
+    const scheme = config.server.tls ? "https" : "http";
+    console.error(
+      `proxy listening on ${scheme}://${config.server.host}:${this.#port} (${config.source}, ` +
+        `${this.#handles.length} workers)`,
+    );
     return true;
   }
 
