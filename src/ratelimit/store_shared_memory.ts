@@ -50,6 +50,25 @@ export interface SharedMemoryRateLimitStoreOptions extends TokenBucketPolicy {
    * performance.now()` (each isolate has its own `performance.now()` origin, so that alone would not do).
    */
   readonly now?: () => number;
+  /**
+   * What this store writes into a set's lock while it holds it (an integer ≥ 1; worker isolates pass their
+   * worker id), so that {@link releaseSharedLocks} can free the locks of an isolate that was terminated
+   * inside its few-instruction critical section. Default 1.
+   */
+  readonly owner?: number;
+}
+
+/** Frees every set lock `owner` holds (call only once that isolate is gone); returns how many. */
+export function releaseSharedLocks(table: SharedRateLimitTable, owner: number): number {
+  const header = new Int32Array(table.buffer, 0, HEADER_BYTES / 4);
+  const sets = header[SETS]!;
+  const slots = sets * header[WAYS]!;
+  const locks = new Int32Array(table.buffer, HEADER_BYTES + slots * 24, sets);
+  let released = 0;
+  for (let set = 0; set < sets; set++) {
+    if (Atomics.compareExchange(locks, set, owner, 0) === owner) released++;
+  }
+  return released;
 }
 
 /**
@@ -79,10 +98,15 @@ export class SharedMemoryRateLimitStore implements RateLimitStore {
   readonly #locks: Int32Array;
   readonly #mask: number;
   readonly #ways: number;
+  readonly #owner: number;
 
   constructor(table: SharedRateLimitTable, options: SharedMemoryRateLimitStoreOptions) {
-    const { ratePerSecond, burst, now = () => performance.timeOrigin + performance.now() } = options;
+    const { ratePerSecond, burst, now = () => performance.timeOrigin + performance.now(), owner = 1 } =
+      options;
     validatePolicy({ ratePerSecond, burst });
+    if (!Number.isInteger(owner) || owner < 1) {
+      throw new RangeError(`owner must be an integer ≥ 1, got ${owner}`);
+    }
     if (typeof now !== "function") throw new TypeError("now must be a function returning ms");
     const buffer = table.buffer;
     if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < HEADER_BYTES) {
@@ -102,6 +126,7 @@ export class SharedMemoryRateLimitStore implements RateLimitStore {
     this.#locks = new Int32Array(buffer, HEADER_BYTES + slots * 24, sets);
     this.#mask = sets - 1;
     this.#ways = ways;
+    this.#owner = owner;
   }
 
   /** Synchronous: never returns a Promise. */
@@ -118,7 +143,9 @@ export class SharedMemoryRateLimitStore implements RateLimitStore {
     if (h1 === 0 && h2 === 0) h2 = 1; // (0, 0) marks an empty slot
     const set = (h1 >>> 0) & this.#mask;
     const locks = this.#locks;
-    while (Atomics.compareExchange(locks, set, 0, 1) !== 0) { /* another isolate holds the set: spin */ }
+    while (
+      Atomics.compareExchange(locks, set, 0, this.#owner) !== 0
+    ) { /* another isolate holds the set: spin */ }
     const hashes = this.#hashes;
     const state = this.#state;
     const now = this.#now();

@@ -26,6 +26,7 @@ import { TrustedProxies } from "../net/client_address.ts";
 import { RateLimiter } from "../ratelimit/rate_limiter.ts";
 import {
   createSharedRateLimitTable,
+  releaseSharedLocks,
   SharedMemoryRateLimitStore,
   type SharedRateLimitTable,
 } from "../ratelimit/store_shared_memory.ts";
@@ -377,8 +378,9 @@ export class ControlPlane {
   }
 
   #onExit(handle: WorkerHandle, reason: string): void {
-    // Its unfinished requests will never release their in-flight counts.
+    // Its unfinished requests will never release their in-flight counts, nor a lock it held when it ended.
     this.#inFlight.clearRow(handle.id);
+    for (const table of this.#tables.values()) releaseSharedLocks(table, handle.id);
     if (this.#stopping) {
       this.#log("worker_exit", { worker: handle.id, reason });
       return;

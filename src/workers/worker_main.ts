@@ -45,7 +45,7 @@ function buildRuntime(
         log("worker_rate_limit_unshared", { policy: settings.name, message: "policy limited per worker" });
         return new MemoryRateLimitStore(settings);
       }
-      return new SharedMemoryRateLimitStore(table, settings);
+      return new SharedMemoryRateLimitStore(table, { ...settings, owner: workerId });
     },
   });
   const views = shared.inFlight.buffers.map((buffer) => new Int32Array(buffer));

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   createSharedRateLimitTable,
+  releaseSharedLocks,
   SharedMemoryRateLimitStore,
 } from "../../src/ratelimit/store_shared_memory.ts";
 import { RateLimiter } from "../../src/ratelimit/rate_limiter.ts";
@@ -132,4 +133,16 @@ proxy_config_reloads_total{result="success"} 3
   assert.equal(families.get("proxy_requests_total")!.samples[0]!.value, 12);
   assert.equal(families.get("proxy_upstream_up")!.samples[0]!.value, 1);
   assert.equal(families.get("proxy_config_reloads_total")!.samples[0]!.value, 3);
+});
+
+Deno.test("releaseSharedLocks frees the set locks of an isolate that ended inside its critical section", () => {
+  const table = createSharedRateLimitTable(8);
+  const store = new SharedMemoryRateLimitStore(table, { ratePerSecond: 1, burst: 2, owner: 2 });
+  store.take("k");
+  // Simulate worker 3 terminated while holding the only set's lock.
+  const locks = new Int32Array(table.buffer, table.buffer.byteLength - 4, 1);
+  Atomics.store(locks, 0, 3);
+  assert.equal(releaseSharedLocks(table, 2), 0, "worker 2 holds nothing");
+  assert.equal(releaseSharedLocks(table, 3), 1);
+  assert.equal(store.take("k").allowed, true, "the set is usable again (no endless spin)");
 });

@@ -281,3 +281,24 @@ Deno.test("workers: 2 — least_connections balances on the in-flight total of b
     await Deno.remove(file);
   }
 });
+
+Deno.test("workers: 2 — --watch-config reloads every worker when the file changes", async () => {
+  await using a = startUpstream(() => new Response("a"));
+  await using b = startUpstream(() => new Response("b"));
+  const admin = freePort();
+  const file = await tempConfig(config([a.url], "", admin));
+  try {
+    await using proxy = await startWorkersProxy(file, "--watch-config");
+    await Deno.writeTextFile(file, config([b.url], "", admin));
+    await waitFor(() => proxy.controlEvents("config_reload").length >= 1, "the reload");
+    assert.deepEqual(proxy.controlEvents("config_reload")[0]!.workers, [
+      { worker: 1, ok: true },
+      { worker: 2, ok: true },
+    ]);
+    const bodies = new Set<string>();
+    for (let i = 0; i < 20; i++) bodies.add(await (await fetchFresh(`${proxy.url}/`)).text());
+    assert.deepEqual(bodies, new Set(["b"]));
+  } finally {
+    await Deno.remove(file);
+  }
+});
