@@ -131,6 +131,7 @@ export class ControlPlane {
   #pendingLogBytes = 0;
   #droppedLogBytes = 0;
   #shutdown: GracefulShutdown | undefined;
+  #started = false;
 
   constructor(options: ControlPlaneOptions) {
     this.#options = options;
@@ -194,6 +195,7 @@ export class ControlPlane {
       // The first worker binds the configured port (0: any); the others join the port it got.
       this.#port = await first!.start(config.server.port, this.#payload());
       await Promise.all(rest.map((handle) => handle.start(this.#port, this.#payload())));
+      this.#started = true;
     } catch (error) {
       console.error(`proxy: workers did not start: ${error instanceof Error ? error.message : error}`);
       this.#stopping = true;
@@ -381,7 +383,8 @@ export class ControlPlane {
     // Its unfinished requests will never release their in-flight counts, nor a lock it held when it ended.
     this.#inFlight.clearRow(handle.id);
     for (const table of this.#tables.values()) releaseSharedLocks(table, handle.id);
-    if (this.#stopping) {
+    if (this.#stopping || !this.#started) {
+      // Shutting down, or still starting (a worker that cannot start fails the start instead).
       this.#log("worker_exit", { worker: handle.id, reason });
       return;
     }

@@ -302,3 +302,26 @@ Deno.test("workers: 2 — --watch-config reloads every worker when the file chan
     await Deno.remove(file);
   }
 });
+
+Deno.test("workers: 2 — server.shutdown_timeout bounds the drain: exit 0 without the stuck request", async () => {
+  const release = Promise.withResolvers<void>();
+  await using upstream = startUpstream(async () => {
+    await release.promise;
+    return new Response("late");
+  });
+  const file = await tempConfig(
+    config([upstream.url]).replace("workers: 2 }", "workers: 2, shutdown_timeout: 300ms }"),
+  );
+  try {
+    await using proxy = await startWorkersProxy(file);
+    const pending = fetchFresh(`${proxy.url}/hang`).catch((error) => error);
+    await waitFor(() => upstream.received.length === 1, "the request at the upstream");
+    Deno.kill(proxy.pid, "SIGTERM");
+    assert.equal(await proxy.exited(), 0);
+    assert.deepEqual(proxy.controlEvents("shutdown_timeout").map((e) => e.timeoutMs), [300]);
+    assert.ok(await pending instanceof Error, "the stuck request was cut off");
+  } finally {
+    release.resolve();
+    await Deno.remove(file);
+  }
+});
