@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { startChildProxy } from "../_support/child_proxy.ts";
 import { freePort } from "../_support/ports.ts";
 import { parsePrometheusText } from "../_support/prom_parser.ts";
 import { startUpstream } from "../_support/upstream.ts";
@@ -322,6 +323,34 @@ Deno.test("workers: 2 — server.shutdown_timeout bounds the drain: exit 0 witho
     assert.ok(await pending instanceof Error, "the stuck request was cut off");
   } finally {
     release.resolve();
+    await Deno.remove(file);
+  }
+});
+
+Deno.test("workers: 1 (the default) is the single-isolate path; --workers 2 overrides it", async () => {
+  await using upstream = startUpstream();
+  const yaml = config([upstream.url]).replace("workers: 2 }", "workers: 1 }");
+  const file = await tempConfig(yaml);
+  try {
+    {
+      await using single = await startChildProxy([
+        "run",
+        "--allow-net",
+        "--allow-read",
+        "main.ts",
+        "--config",
+        file,
+      ]);
+      assert.equal((await fetchFresh(`${single.url}/`)).status, 200);
+      assert.doesNotMatch(single.stderr(), /workers\)/, "no control plane");
+      const workers = await fetch(`http://127.0.0.1:${adminPort(yaml)}/workers`);
+      assert.equal(workers.status, 404, "the single-isolate admin app has no /workers");
+      await workers.body?.cancel();
+    }
+    await using proxy = await startWorkersProxy(file, "--workers", "2");
+    assert.match(proxy.stderr(), /\(.*, 2 workers\)/);
+    assert.equal((await fetchFresh(`${proxy.url}/`)).status, 200);
+  } finally {
     await Deno.remove(file);
   }
 });
