@@ -22,6 +22,7 @@ import { Counter } from "../metrics/counter.ts";
 import { Gauge } from "../metrics/gauge.ts";
 import { ProxyMetrics } from "../metrics/proxy_metrics.ts";
 import { Registry } from "../metrics/registry.ts";
+import type { Stats } from "../metrics/stats_types.ts";
 import { TrustedProxies } from "../net/client_address.ts";
 import { RateLimiter } from "../ratelimit/rate_limiter.ts";
 import {
@@ -37,6 +38,7 @@ import { Upstream } from "../upstream/upstream.ts";
 import { HealthPlane } from "./health_plane.ts";
 import type { ConfigPayload, HealthState, SharedState } from "./messages.ts";
 import { mergeExpositions } from "./metrics_merge.ts";
+import { mergeStats } from "./stats_merge.ts";
 import { InFlightAllocator } from "./shared_in_flight.ts";
 import { WorkerHandle, type WorkerState } from "./worker_handle.ts";
 
@@ -444,6 +446,20 @@ export class ControlPlane {
       const body = mergeExpositions(texts, this.#registry.expose(), OWN_FAMILIES);
       return c.body(body, 200, { ...NO_STORE, "content-type": Registry.contentType });
     });
+    app.get("/stats", async (c) => {
+      const headers = forwardHeaders(c.req.raw);
+      const replies = await Promise.all(
+        this.#running().map((handle) =>
+          handle.admin("GET", "/stats", headers, null, this.#timeoutMs).then(
+            (r) => r.status === 200 ? JSON.parse(r.body) as Stats : undefined,
+            () => undefined,
+          )
+        ),
+      );
+      const stats = replies.filter((s): s is Stats => s !== undefined);
+      if (stats.length === 0) return c.text("503 no worker is running\n", 503);
+      return c.json(mergeStats(stats, this.#metrics.stats()), 200, NO_STORE);
+    });
     app.get("/workers", (c) => c.json(this.workers(), 200, NO_STORE));
     app.post("/workers/:id/terminate", (c) => {
       const handle = this.#handles.find((h) => String(h.id) === c.req.param("id"));
@@ -475,7 +491,7 @@ export class ControlPlane {
       const url = new URL(c.req.url);
       return purgeAll(c.req.raw, url.pathname + url.search);
     });
-    // Everything else (dashboard, /stats, /readyz, /explain, /healthz): the lowest-numbered running worker.
+    // Everything else (dashboard, /readyz, /explain, /healthz): the lowest-numbered running worker.
     app.all("*", async (c) => {
       const handle = this.#running()[0];
       if (handle === undefined) return c.text("503 no worker is running\n", 503);

@@ -48,6 +48,10 @@ Deno.test("workers: 2 — both workers serve (access log names them) and /metric
     assert.equal(total, 40, "proxy_requests_total is the sum over both workers");
     const running = families.get("proxy_workers")!.samples.find((s) => s.labels.state === "running");
     assert.equal(running?.value, 2);
+    const stats = await (await fetch(`http://127.0.0.1:${adminPort(yaml)}/stats`)).json();
+    assert.equal(stats.totals.requests, 40, "/stats adds up the workers too");
+    assert.equal(stats.upstreams[0].requests, 40);
+    assert.equal(stats.config.reloadsSucceeded, 1, "the initial load, counted once by the control plane");
     const workers = await (await fetch(`http://127.0.0.1:${adminPort(yaml)}/workers`)).json();
     assert.deepEqual(workers, [
       { worker: 1, state: "running", starts: 1 },
