@@ -412,8 +412,16 @@ export class ControlPlane {
 
   #writeLog(bytes: Uint8Array): void {
     if (this.#pendingLogBytes + bytes.length > MAX_PENDING_LOG_BYTES) {
+      // Once per episode: the first drop is logged; the total when stdout drains again.
+      if (this.#droppedLogBytes === 0) {
+        this.#log("access_log_dropped", { message: "stdout is not keeping up; dropping access log lines" });
+      }
       this.#droppedLogBytes += bytes.length;
       return;
+    }
+    if (this.#droppedLogBytes > 0) {
+      this.#log("access_log_dropped", { bytes: this.#droppedLogBytes, message: "stdout keeps up again" });
+      this.#droppedLogBytes = 0;
     }
     this.#pendingLogBytes += bytes.length;
     this.#logChain = this.#logChain.then(() => writeStdout(bytes)).catch((error) => {
