@@ -18,6 +18,7 @@ import { startLifecycle } from "./src/lifecycle/lifecycle.ts";
 import { reloadRoutes } from "./src/admin/reload_routes.ts";
 import { cachePurgeRoutes } from "./src/admin/cache_purge_routes.ts";
 import { Runtime } from "./src/runtime.ts";
+import { resolveWorkerCount, runControlPlane } from "./src/workers/control_plane.ts";
 import { listenOptions, redirectListenOptions, redirectToHttps } from "./src/server_options.ts";
 
 const EMBEDDED = "<embedded config.yaml>";
@@ -59,6 +60,17 @@ export async function main(args: readonly string[]): Promise<number> {
   if (options.validate) {
     console.log(`${config.source}: valid`);
     return 0;
+  }
+  // N > 1: this isolate becomes the control plane of N worker isolates (src/workers/); 1 continues below.
+  const workers = resolveWorkerCount(options.workers ?? config.server.workers);
+  if (workers > 1) {
+    const load = () => readConfig(options.config);
+    return await runControlPlane({
+      config,
+      workers,
+      load,
+      watchFile: options.watchConfig ? options.config : undefined,
+    });
   }
 
   const source = { current: new Runtime(config).start() };

@@ -6,17 +6,25 @@ export interface CliOptions {
   readonly watchConfig: boolean;
   readonly help: boolean;
   readonly version: boolean;
+  /** `--workers N|auto`: overrides `server.workers`; undefined when not given. */
+  readonly workers: number | "auto" | undefined;
 }
+
+/** Most worker isolates `--workers` accepts (the same bound as `server.workers`). */
+const MAX_WORKERS = 256;
 
 export class UsageError extends Error {
   override name = "UsageError";
 }
 
-export const USAGE = `Usage: proxy [--config FILE] [--watch-config] [--validate] [--help] [--version]
+export const USAGE =
+  `Usage: proxy [--config FILE] [--watch-config] [--workers N|auto] [--validate] [--help] [--version]
 
   --config FILE, -config FILE   read the configuration from FILE (needs --allow-read);
                                 without it the config.yaml embedded at build time is used
   --watch-config                reload when FILE changes (as on SIGHUP)
+  --workers N|auto              serve with N worker isolates on one port (overrides server.workers;
+                                auto = one per CPU core; 1 = no workers)
   --validate                    check the configuration and exit: 0 when valid, 2 when not
   --version                     print the version and exit
   --help                        print this help and exit
@@ -27,6 +35,7 @@ a second SIGTERM/SIGINT exits at once.`;
 
 export function parseArgs(args: readonly string[]): CliOptions {
   let config: string | undefined;
+  let workers: number | "auto" | undefined;
   let validate = false, watchConfig = false, help = false, version = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -40,6 +49,11 @@ export function parseArgs(args: readonly string[]): CliOptions {
         const value = inline ?? args[++i];
         if (value === undefined || value === "") throw new UsageError(`${flag} needs a file name`);
         config = value;
+        break;
+      }
+      case "--workers": {
+        const value = inline ?? args[++i];
+        workers = parseWorkers(value);
         break;
       }
       case "--validate":
@@ -61,5 +75,16 @@ export function parseArgs(args: readonly string[]): CliOptions {
     }
   }
   if (watchConfig && config === undefined) throw new UsageError("--watch-config needs --config FILE");
-  return { config, validate, watchConfig, help, version };
+  return { config, validate, watchConfig, help, version, workers };
+}
+
+function parseWorkers(value: string | undefined): number | "auto" {
+  if (value === "auto") return "auto";
+  const count = value !== undefined && /^[0-9]+$/.test(value) ? Number(value) : NaN;
+  if (!(count >= 1 && count <= MAX_WORKERS)) {
+    throw new UsageError(
+      `--workers needs a number from 1 to ${MAX_WORKERS} or "auto", got ${value ?? "nothing"}`,
+    );
+  }
+  return count;
 }

@@ -5,7 +5,7 @@ import { DEFAULT_POOL } from "./config/validate_config.ts";
 import { TrustedProxies } from "./net/client_address.ts";
 import { InFlight } from "./lifecycle/in_flight.ts";
 import { Forwarder } from "./proxy/forward.ts";
-import { RateLimiter } from "./ratelimit/rate_limiter.ts";
+import { RateLimiter, type RateLimiterOptions } from "./ratelimit/rate_limiter.ts";
 import { Router, type RouteSpec } from "./router/router.ts";
 import { PoolRuntime, type RuntimeLog } from "./upstream/pool_runtime.ts";
 import type { Upstream } from "./upstream/upstream.ts";
@@ -26,6 +26,8 @@ export interface RuntimeOptions {
   proto?: "http" | "https";
   /** Structured log sink for state changes (health, breaker, panic). Default: JSON lines on stderr. */
   log?: RuntimeLog;
+  /** Stores of `memory` rate-limit policies (worker isolates: shared memory); default one per policy. */
+  memoryRateLimitStore?: RateLimiterOptions["memoryStore"];
 }
 
 /** Default log sink: one JSON object per line on stderr. */
@@ -68,6 +70,7 @@ export class Runtime implements AsyncDisposable {
       routes: config.routes,
       trustedProxies: this.trustedProxies,
       previous: options.previous?.rateLimiter,
+      memoryStore: options.memoryRateLimitStore,
     });
     this.cache = CacheRuntime.reuseOrCreate(config.cache, {
       cacheName: server.name,

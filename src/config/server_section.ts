@@ -28,6 +28,11 @@ export interface ServerConfig {
   readonly redirectHttpPort?: number;
   /** On SIGTERM/SIGINT, how long in-flight requests may take to finish before the process exits anyway. */
   readonly shutdownTimeoutMs: number;
+  /**
+   * Data-plane isolates: 1 serves in the main isolate (no Worker, no shared memory); N > 1 runs N `Worker`
+   * isolates on the same port (SO_REUSEPORT) behind a control plane; "auto" = `navigator.hardwareConcurrency`.
+   */
+  readonly workers: number | "auto";
 }
 
 export const SERVER_KEYS = [
@@ -44,7 +49,11 @@ export const SERVER_KEYS = [
   "tls",
   "redirect_http_port",
   "shutdown_timeout",
+  "workers",
 ];
+
+/** Most worker isolates accepted in `server.workers` / `--workers`. */
+export const MAX_WORKERS = 256;
 
 export function readServer(value: unknown, reader: ConfigReader): ServerConfig {
   const path = ["server"];
@@ -96,7 +105,19 @@ export function readServer(value: unknown, reader: ConfigReader): ServerConfig {
       default: 30_000,
       min: 0,
     }),
+    workers: readWorkers(m.workers, reader),
   };
+}
+
+function readWorkers(value: unknown, reader: ConfigReader): number | "auto" {
+  const path = ["server", "workers"];
+  if (value === undefined) return 1;
+  if (value === "auto") return "auto";
+  if (typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= MAX_WORKERS) {
+    return value;
+  }
+  reader.fail(path, `must be an integer from 1 to ${MAX_WORKERS} or "auto", got ${describe(value)}`);
+  return 1;
 }
 
 /** A CIDR block, a bare address, or one of the names "loopback" and "private". */

@@ -11,6 +11,7 @@ export const RESTART_PATHS: readonly (readonly string[])[] = [
   ["server", "host"],
   ["server", "port"],
   ["server", "tls"],
+  ["server", "workers"],
   ["tls"],
   ["admin", "host"],
   ["admin", "port"],

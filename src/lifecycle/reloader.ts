@@ -33,6 +33,12 @@ export interface ReloaderOptions {
   drainTimeoutMs?: number;
   /** How often a replaced runtime is checked for in-flight requests, ms. Default 50. */
   pollMs?: number;
+  /**
+   * Builds and readies the runtime that replaces `previous`. Default: `new Runtime(config, { previous })`
+   * with its health checks started. Worker isolates attach shared memory and the control plane's health
+   * verdicts instead of starting checks of their own.
+   */
+  build?: (config: Config, previous: Runtime) => Runtime;
 }
 
 /** True when no request that started on `runtime` is still running (bodies still streaming included). */
@@ -65,6 +71,7 @@ export class Reloader implements AsyncDisposable {
   readonly #onReload: ((result: ReloadResult) => void) | undefined;
   readonly #drainTimeoutMs: number | undefined;
   readonly #pollMs: number;
+  readonly #build: (config: Config, previous: Runtime) => Runtime;
   readonly #retired = new Set<Retired>();
   readonly #disposals = new Set<Promise<void>>();
   #queue: Promise<unknown> = Promise.resolve();
@@ -72,7 +79,13 @@ export class Reloader implements AsyncDisposable {
   #disposed = false;
 
   constructor(source: MutableRuntimeSource, options: ReloaderOptions) {
-    const { load, onReload, drainTimeoutMs, pollMs = 50 } = options;
+    const {
+      load,
+      onReload,
+      drainTimeoutMs,
+      pollMs = 50,
+      build = (config, previous) => new Runtime(config, { previous }).start(),
+    } = options;
     if (typeof load !== "function") throw new TypeError("Reloader load must be a function");
     if (drainTimeoutMs !== undefined && !(drainTimeoutMs >= 0)) {
       throw new RangeError(`Reloader drainTimeoutMs must be ≥ 0, got ${drainTimeoutMs}`);
@@ -83,6 +96,7 @@ export class Reloader implements AsyncDisposable {
     this.#onReload = onReload;
     this.#drainTimeoutMs = drainTimeoutMs;
     this.#pollMs = pollMs;
+    this.#build = build;
   }
 
   /** Replaced runtimes still waiting for their in-flight requests. */
@@ -147,7 +161,7 @@ export class Reloader implements AsyncDisposable {
     const { changed, restartRequired } = diffConfig(old.config, config);
     let fresh: Runtime;
     try {
-      fresh = new Runtime(config, { previous: old }).start();
+      fresh = this.#build(config, old);
     } catch (error) {
       // Valid YAML and keys, yet a constructor refused it (a limit only the module checks): same as invalid.
       return failure(config.source, `${config.source}: cannot apply config: ${messageOf(error)}`);

@@ -10,6 +10,7 @@ import {
 import { formatRateLimitPolicy, rateLimitFormatter } from "./rate_limit_headers.ts";
 import type { RateLimitStore } from "./rate_limit_store.ts";
 import { MemoryRateLimitStore } from "./store_memory.ts";
+import { SharedMemoryRateLimitStore } from "./store_shared_memory.ts";
 import { RedisRateLimitStore, type RedisStateChange } from "./store_redis.ts";
 import type { Decision } from "./token_bucket.ts";
 
@@ -82,8 +83,22 @@ export interface RateLimiterOptions {
   readonly trustedProxies: TrustedProxies;
   /** The limiter of the runtime being replaced: policies with unchanged settings are taken over. */
   readonly previous?: RateLimiter | undefined;
+  /**
+   * Makes the store of a `memory` policy; default a {@link MemoryRateLimitStore} of its own. With
+   * `server.workers` > 1 the worker isolates pass one that returns the policy's shared-memory table.
+   */
+  readonly memoryStore?: ((settings: MemoryPolicySettings) => RateLimitStore) | undefined;
   /** Where Redis up/down transitions are reported, once each. Default console.error. */
   readonly log?: (message: string) => void;
+}
+
+/** What a `memory` policy's store is made from; `signature` names the policy's settings (equal when equal). */
+export interface MemoryPolicySettings {
+  readonly signature: string;
+  readonly name: string;
+  readonly ratePerSecond: number;
+  readonly burst: number;
+  readonly maxKeys: number;
 }
 
 /**
@@ -109,7 +124,7 @@ export class RateLimiter implements Disposable {
   }
 
   constructor(options: RateLimiterOptions) {
-    const { config, routes, trustedProxies, previous, log = console.error } = options;
+    const { config, routes, trustedProxies, previous, memoryStore, log = console.error } = options;
     this.headers = config?.headers ?? "all";
     this.#trusted = trustedProxies;
     this.#forwardedHeader = config?.forwardedHeader ?? "x-forwarded-for";
@@ -133,11 +148,19 @@ export class RateLimiter implements Disposable {
       }
       let created: RateLimitStore;
       if (store.kind === "memory") {
-        created = new MemoryRateLimitStore({
-          ratePerSecond: requestsPerSecond,
-          burst,
-          maxKeys: settings.maxKeys,
-        });
+        created = memoryStore
+          ? memoryStore({
+            signature,
+            name,
+            ratePerSecond: requestsPerSecond,
+            burst,
+            maxKeys: settings.maxKeys,
+          })
+          : new MemoryRateLimitStore({
+            ratePerSecond: requestsPerSecond,
+            burst,
+            maxKeys: settings.maxKeys,
+          });
       } else {
         const where = redactUrl(store.url);
         const redis = new RedisRateLimitStore({
@@ -249,7 +272,7 @@ function isRedis(store: RateLimitStore): store is RedisRateLimitStore {
 function policyStats(policy: RateLimitPolicy): RateLimitPolicyStats {
   const store = policy.store;
   const base = { policy: policy.name, allowed: policy.allowed, limited: policy.limited };
-  if (store instanceof MemoryRateLimitStore) {
+  if (store instanceof MemoryRateLimitStore || store instanceof SharedMemoryRateLimitStore) {
     return { ...base, store: "memory", keys: store.size, evictions: store.evictions };
   }
   if (isRedis(store)) {

@@ -32,6 +32,16 @@ export interface ConnectionStats {
   interim: number;
 }
 
+/**
+ * An in-flight count kept outside this object: with `server.workers` > 1 a cell in shared memory, so
+ * `least_connections` and friends see the requests of every worker isolate.
+ */
+export interface InFlightCounter {
+  acquire(): void;
+  release(): void;
+  readonly count: number;
+}
+
 /** Peak-EWMA decay time: how quickly old latency observations fade (Finagle/Linkerd use 10 s). */
 const EWMA_DECAY_MS = 10_000;
 
@@ -45,6 +55,7 @@ export class Upstream {
   readonly connections: ConnectionStats = { idle: 0, active: 0, opened: 0, reused: 0, interim: 0 };
 
   #inFlight = 0;
+  #sharedInFlight: InFlightCounter | undefined;
   #healthy = true;
   #gate: AdmissionGate | undefined;
   #ewmaMs = 0;
@@ -87,18 +98,30 @@ export class Upstream {
     return this.#gate;
   }
 
-  /** Requests currently being forwarded to this upstream. */
+  /** Requests currently being forwarded to this upstream (by every worker once {@linkcode shareInFlight} ran). */
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#sharedInFlight === undefined ? this.#inFlight : this.#sharedInFlight.count;
   }
 
   /** Call when a request to this upstream starts; pair with {@linkcode release}. */
   acquire(): void {
-    this.#inFlight++;
+    if (this.#sharedInFlight === undefined) this.#inFlight++;
+    else this.#sharedInFlight.acquire();
   }
 
   release(): void {
-    if (this.#inFlight > 0) this.#inFlight--;
+    if (this.#sharedInFlight !== undefined) this.#sharedInFlight.release();
+    else if (this.#inFlight > 0) this.#inFlight--;
+  }
+
+  /** Counts in-flight requests in `counter` from now on (worker isolates, before the first request). */
+  shareInFlight(counter: InFlightCounter): void {
+    this.#sharedInFlight = counter;
+  }
+
+  /** True once {@linkcode shareInFlight} ran. */
+  get sharesInFlight(): boolean {
+    return this.#sharedInFlight !== undefined;
   }
 
   /** Peak-EWMA of response time in ms (0 until the first observation). */
