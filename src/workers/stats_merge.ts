@@ -79,10 +79,11 @@ export function mergeStats(workers: readonly Stats[], control: Stats): Stats {
       else upstreams.set(key, { ...u, connections: u.connections && { ...u.connections } });
     }
     if (stats.cache) {
-      const cache = merged.cache ??= { hits: 0, misses: 0, stale: 0, bypass: 0 };
+      const cache = merged.cache ??= { hits: 0, misses: 0, stale: 0, revalidated: 0, bypass: 0 };
       cache.hits += stats.cache.hits;
       cache.misses += stats.cache.misses;
       cache.stale += stats.cache.stale;
+      cache.revalidated += stats.cache.revalidated;
       cache.bypass += stats.cache.bypass;
     }
     if (stats.rateLimit) (merged.rateLimit ??= { limited: 0 }).limited += stats.rateLimit.limited;
