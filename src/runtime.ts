@@ -7,11 +7,11 @@ import { InFlight } from "./lifecycle/in_flight.ts";
 import { Forwarder } from "./proxy/forward.ts";
 import { RateLimiter, type RateLimiterOptions } from "./ratelimit/rate_limiter.ts";
 import { Router, type RouteSpec } from "./router/router.ts";
-import { PoolRuntime, type RuntimeLog } from "./upstream/pool_runtime.ts";
+import { PoolRuntime, type RuntimeLog } from "./pool/pool_runtime.ts";
 import type { Upstream } from "./upstream/upstream.ts";
 
-export { PoolRuntime } from "./upstream/pool_runtime.ts";
-export type { RuntimeLog } from "./upstream/pool_runtime.ts";
+export { PoolRuntime } from "./pool/pool_runtime.ts";
+export type { RuntimeLog } from "./pool/pool_runtime.ts";
 
 export interface RouteRuntime {
   readonly name: string;

@@ -10,7 +10,7 @@ import { requestHasBody } from "../proxy/forward.ts";
 import { type HeaderRecord, upstreamRequestHeaderRecord } from "../proxy/headers.ts";
 import { replayableBody } from "../retry/replayable_body.ts";
 import { backoffMs, isRetryable } from "../retry/retry_policy.ts";
-import type { PoolRuntime } from "../upstream/pool_runtime.ts";
+import type { PoolRuntime } from "../pool/pool_runtime.ts";
 import type { Upstream } from "../upstream/upstream.ts";
 
 /** Failure kinds from the forwarder, in the breaker's and retry policy's vocabulary. */
