@@ -4,7 +4,7 @@ import type { PoolConfig } from "../config/types.ts";
 import { HealthChecker } from "../health/health_checker.ts";
 import type { Forwarder } from "../proxy/forward.ts";
 import { RetryBudget } from "../retry/retry_budget.ts";
-import { Pool } from "../upstream/pool.ts";
+import { Pool } from "../balancer/pool_balancer.ts";
 import { Upstream } from "../upstream/upstream.ts";
 
 /** A log line sink: `event` names what happened, `fields` carry the facts. */

@@ -1,8 +1,8 @@
-import type { Balancer, BalancerAlgorithm, PickContext } from "../balancer/balancer.ts";
-import { BALANCER_ALGORITHMS, createBalancer } from "../balancer/create_balancer.ts";
-import { hashKeyFor, type HashKeyInput, type HashKeySpec, isHashKeySpec } from "../balancer/hash_key.ts";
-import { Sticky, type StickyOptions, type StickyPick } from "../balancer/sticky.ts";
-import type { Upstream } from "./upstream.ts";
+import type { Balancer, BalancerAlgorithm, PickContext } from "./balancer.ts";
+import { BALANCER_ALGORITHMS, createBalancer } from "./create_balancer.ts";
+import { hashKeyFor, type HashKeyInput, type HashKeySpec, isHashKeySpec } from "./hash_key.ts";
+import { Sticky, type StickyOptions, type StickyPick } from "./sticky.ts";
+import type { Upstream } from "../upstream/upstream.ts";
 
 export interface PoolOptions {
   /** Load-balancing algorithm for the primaries (and, separately, for the backups). */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Pool } from "../../src/upstream/pool.ts";
+import { Pool } from "../../src/balancer/pool_balancer.ts";
 import { readCookie } from "../../src/balancer/read_cookie.ts";
 import { port, seededRandom, tally, upstreams } from "../balancer/_support.ts";
 import type { BalancerAlgorithm } from "../../src/balancer/balancer.ts";
