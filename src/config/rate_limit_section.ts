@@ -1,8 +1,5 @@
-import {
-  type ForwardedHeaderKind,
-  parseRateLimitKeySpec,
-  type RateLimitKeySpec,
-} from "../net/client_address.ts";
+import type { ForwardedHeaderKind } from "../net/client_address.ts";
+import { parseRateLimitKeySpec, type RateLimitKeySpec } from "../ratelimit/rate_limit_key.ts";
 import type { FailureMode } from "../ratelimit/store_redis.ts";
 import { type ConfigReader, describe } from "./config_reader.ts";
 import type { ConfigPath } from "./yaml_source.ts";

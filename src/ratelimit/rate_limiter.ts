@@ -1,13 +1,8 @@
 import type { RateLimitConfig, RateLimitHeadersMode } from "../config/rate_limit_section.ts";
 import type { RouteConfig } from "../config/routes_section.ts";
-import {
-  clientAddress,
-  type ForwardedHeaderKind,
-  rateLimitKey,
-  type RateLimitKeySpec,
-  type TrustedProxies,
-} from "../net/client_address.ts";
+import { clientAddress, type ForwardedHeaderKind, type TrustedProxies } from "../net/client_address.ts";
 import { formatRateLimitPolicy, rateLimitFormatter } from "./rate_limit_headers.ts";
+import { rateLimitKey, type RateLimitKeySpec } from "./rate_limit_key.ts";
 import type { RateLimitStore } from "./rate_limit_store.ts";
 import { MemoryRateLimitStore } from "./store_memory.ts";
 import { SharedMemoryRateLimitStore } from "./store_shared_memory.ts";
