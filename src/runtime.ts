@@ -3,7 +3,7 @@ import type { RouteConfig } from "./config/types.ts";
 import { CacheRuntime } from "./cache/cache_runtime.ts";
 import { DEFAULT_POOL } from "./config/validate_config.ts";
 import { TrustedProxies } from "./net/client_address.ts";
-import { InFlight } from "./lifecycle/in_flight.ts";
+import { InFlight } from "./in_flight.ts";
 import { Forwarder } from "./proxy/forward.ts";
 import { RateLimiter, type RateLimiterOptions } from "./ratelimit/rate_limiter.ts";
 import { Router, type RouteSpec } from "./router/router.ts";
