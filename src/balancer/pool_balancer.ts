@@ -4,10 +4,10 @@ import { hashKeyFor, type HashKeyInput, type HashKeySpec, isHashKeySpec } from "
 import { Sticky, type StickyOptions, type StickyPick } from "./sticky.ts";
 import type { Upstream } from "../upstream/upstream.ts";
 
-export interface PoolOptions {
+export interface PoolBalancerOptions {
   /** Load-balancing algorithm for the primaries (and, separately, for the backups). */
   algorithm: BalancerAlgorithm;
-  /** What `consistent_hash` hashes; see {@linkcode Pool.keyFor}. Default "client_ip". */
+  /** What `consistent_hash` hashes; see {@linkcode PoolBalancer.keyFor}. Default "client_ip". */
   hashKey?: HashKeySpec;
   /** Uniform random number in [0, 1). Default `Math.random`. */
   random?: () => number;
@@ -23,7 +23,7 @@ export interface PoolOptions {
  * A named group of upstreams behind one balancer. Backups (`backup: true`) get their own balancer,
  * consulted only when no primary is available (nginx's `backup` semantics).
  */
-export class Pool implements Balancer {
+export class PoolBalancer implements Balancer {
   readonly name: string;
   readonly upstreams: readonly Upstream[];
   readonly algorithm: BalancerAlgorithm;
@@ -33,8 +33,10 @@ export class Pool implements Balancer {
   readonly #backup: Balancer | undefined;
   readonly #sticky: Sticky | undefined;
 
-  constructor(name: string, upstreams: readonly Upstream[], options: PoolOptions) {
-    if (typeof name !== "string" || name === "") throw new TypeError("Pool: name must be a non-empty string");
+  constructor(name: string, upstreams: readonly Upstream[], options: PoolBalancerOptions) {
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError("Pool: name must be a non-empty string");
+    }
     if (!Array.isArray(upstreams) || upstreams.length === 0) {
       throw new RangeError(`Pool "${name}": needs at least one upstream`);
     }
@@ -47,7 +49,9 @@ export class Pool implements Balancer {
     }
     const ids = new Set<string>();
     for (const upstream of upstreams) {
-      if (ids.has(upstream.id)) throw new TypeError(`Pool "${name}": duplicate upstream ${upstream.id}`);
+      if (ids.has(upstream.id)) {
+        throw new TypeError(`Pool "${name}": duplicate upstream ${upstream.id}`);
+      }
       ids.add(upstream.id);
     }
     this.name = name;

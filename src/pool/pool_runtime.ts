@@ -4,7 +4,7 @@ import type { PoolConfig } from "../config/types.ts";
 import { HealthChecker } from "../health/health_checker.ts";
 import type { Forwarder } from "../proxy/forward.ts";
 import { RetryBudget } from "../retry/retry_budget.ts";
-import { Pool } from "../balancer/pool_balancer.ts";
+import { PoolBalancer } from "../balancer/pool_balancer.ts";
 import { Upstream } from "../upstream/upstream.ts";
 
 /** A log line sink: `event` names what happened, `fields` carry the facts. */
@@ -30,7 +30,7 @@ export class PoolRuntime implements AsyncDisposable {
   readonly config: PoolConfig;
   readonly upstreams: readonly Upstream[];
   /** Balancer over the primaries, backups when every primary is down, sticky cookies when configured. */
-  readonly balancer: Pool;
+  readonly balancer: PoolBalancer;
   readonly forwarder: Forwarder;
   readonly retryBudget: RetryBudget | undefined;
   readonly healthChecker: HealthChecker | undefined;
@@ -57,7 +57,7 @@ export class PoolRuntime implements AsyncDisposable {
 
     const lb = config.loadBalancer;
     const sticky = lb.sticky;
-    this.balancer = new Pool(config.name, this.upstreams, {
+    this.balancer = new PoolBalancer(config.name, this.upstreams, {
       algorithm: lb.algorithm,
       hashKey: lb.hashKey,
       virtualNodes: lb.virtualNodes,
