@@ -94,6 +94,11 @@ export class PoolBalancer implements Balancer {
     return this.#sticky?.setCookieFor(upstream);
   }
 
+  /** The upstream a sticky cookie value pins to when the pin is honoured now; undefined without affinity. */
+  pinned(cookieValue: string | undefined): Upstream | undefined {
+    return this.#sticky?.pinned(cookieValue);
+  }
+
   /**
    * Like {@linkcode pick} but honouring a sticky cookie value; `setCookie` is the Set-Cookie header
    * value to add to the response when the client was (re-)pinned. Without sticky options this is `pick`.
