@@ -99,15 +99,16 @@ export class PoolRuntime implements AsyncDisposable {
           healthyResetMs: cb.healthyResetMs,
           guard,
         });
-        breaker.onStateChange((to, from) =>
+        breaker.onStateChange((to, from) => {
+          upstream.gateChanged();
           log("circuit_state", {
             pool: this.name,
             upstream: upstream.id,
             from,
             to,
             retryAfterMs: breaker.retryAfterMs,
-          })
-        );
+          });
+        });
         upstream.setGate(breaker);
       }
     }

@@ -90,10 +90,17 @@ export class UpstreamSelection {
   readonly #balancer: PoolBalancer;
   readonly #primaries: number;
   readonly #backups: number;
+  /** Available primaries at which the share cannot be below the threshold: ⌈threshold × primaries⌉. */
+  readonly #enoughPrimaries: number;
   readonly #options: UpstreamSelectionOptions;
   readonly #now: () => number;
   #panicCursor = 0;
   #lastPanicLog = -Infinity;
+  /**
+   * True while the last count found the pool not below the threshold and no upstream's availability changed
+   * since (upstreams report health verdicts and gate state changes): the common case costs no pool scan.
+   */
+  #calm = false;
 
   constructor(balancer: PoolBalancer, options: UpstreamSelectionOptions) {
     const { panicThresholdPercent, retries } = options;
@@ -110,8 +117,11 @@ export class UpstreamSelection {
     this.#balancer = balancer;
     this.#backups = balancer.upstreams.filter((u) => u.backup).length;
     this.#primaries = balancer.upstreams.length - this.#backups;
+    this.#enoughPrimaries = Math.ceil((panicThresholdPercent * this.#primaries) / 100);
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    const changed = () => this.#calm = false;
+    for (const upstream of this.#upstreams) upstream.onAvailabilityChange(changed);
   }
 
   /**
@@ -127,6 +137,11 @@ export class UpstreamSelection {
       attempt.upstream = this.#panicPick(undefined);
     } else {
       this.#firstPick(facts, attempt, false);
+      // Nothing available: count afresh (a half-open breaker's probe slots change no state), maybe panic.
+      if (attempt.upstream === undefined && this.#recount()) {
+        attempt.rule = "panic";
+        attempt.upstream = this.#panicPick(undefined);
+      }
     }
     if (attempt.upstream === undefined) throw this.#noUpstream();
     attempt.reserve();
@@ -188,6 +203,10 @@ export class UpstreamSelection {
       attempt.upstream = this.#panicPick(tried);
     } else {
       attempt.upstream = this.#another(tried);
+      if (attempt.upstream === undefined && this.#recount()) {
+        attempt.rule = "panic";
+        attempt.upstream = this.#panicPick(tried);
+      }
     }
     // Sticky: pin the client to the upstream that serves it, not to the one that just failed.
     const upstream = attempt.upstream;
@@ -216,7 +235,27 @@ export class UpstreamSelection {
 
   #panicking(): boolean {
     const threshold = this.#options.panicThresholdPercent;
-    return threshold > 0 && this.availableShare() * 100 < threshold;
+    if (threshold === 0 || this.#calm) return false;
+    this.#calm = !this.#belowThreshold(threshold);
+    return !this.#calm;
+  }
+
+  /** {@linkcode #panicking} without the cached verdict. */
+  #recount(): boolean {
+    this.#calm = false;
+    return this.#panicking();
+  }
+
+  #belowThreshold(threshold: number): boolean {
+    // Enough available primaries settle it: stop counting there rather than scan the whole pool.
+    const enough = this.#enoughPrimaries;
+    if (enough > 0) {
+      let count = 0;
+      for (const upstream of this.#upstreams) {
+        if (!upstream.backup && upstream.available && ++count >= enough) return false;
+      }
+    }
+    return this.availableShare() * 100 < threshold;
   }
 
   /** Sticky cookie, then hash key, then the balancer. `dry`: decide only what needs no balancer turn. */
@@ -275,7 +314,7 @@ export class UpstreamSelection {
       const now = this.#now();
       if (now - this.#lastPanicLog >= PANIC_LOG_INTERVAL_MS) {
         this.#lastPanicLog = now;
-        this.#options.log("panic", { pool: this.#name, ...this.heldOut() });
+        this.#options.log("panic", { pool: this.#name, ...this.#heldOut() });
       }
       return upstream;
     }
@@ -283,7 +322,7 @@ export class UpstreamSelection {
   }
 
   /** Why the pool's upstreams are held out, for the panic log: counts per cause and a sentence. */
-  heldOut(): Record<string, string | number> {
+  #heldOut(): Record<string, string | number> {
     let breaker = 0;
     let health = 0;
     for (const upstream of this.#upstreams) {

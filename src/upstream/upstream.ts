@@ -78,6 +78,7 @@ export class Upstream {
   #gate: AdmissionGate | undefined;
   #ewmaMs = 0;
   #ewmaAt = 0;
+  #onAvailabilityChange: (() => void) | undefined;
 
   constructor(url: string | URL, options: UpstreamOptions = {}) {
     const { weight = 1, backup = false } = options;
@@ -104,12 +105,28 @@ export class Upstream {
 
   /** Set by the health checker (or passive outlier detection). */
   setHealthy(healthy: boolean): void {
+    if (this.#healthy === healthy) return;
     this.#healthy = healthy;
+    this.#onAvailabilityChange?.();
   }
 
   /** Attach the breaker (or any gate) that decides admission. */
   setGate(gate: AdmissionGate | undefined): void {
     this.#gate = gate;
+    this.#onAvailabilityChange?.();
+  }
+
+  /** The gate's owner calls this when the gate changes state (a breaker opening, going half-open, closing). */
+  gateChanged(): void {
+    this.#onAvailabilityChange?.();
+  }
+
+  /**
+   * Told when `available` may have changed (health verdict, gate attached or changed state); one listener, the
+   * pool's upstream selection (a reload's new pool replaces the old one's).
+   */
+  onAvailabilityChange(listener: (() => void) | undefined): void {
+    this.#onAvailabilityChange = listener;
   }
 
   get gate(): AdmissionGate | undefined {

@@ -154,3 +154,13 @@ Deno.test("UpstreamSelection.preview() agrees with begin() for hash keys and say
   assert.equal(rr.preview(facts()).rule, "panic");
   assert.equal(selection(list, { panicThresholdPercent: 0 }).preview(facts()).rule, "none");
 });
+
+Deno.test("UpstreamSelection re-counts after a health verdict changes, not on every request", () => {
+  const list = upstreams(4);
+  const s = selection(list);
+  assert.equal(s.begin(facts()).rule, "balancer", "calm: all available");
+  for (const upstream of list.slice(1)) upstream.setHealthy(false);
+  assert.equal(s.begin(facts()).rule, "panic", "1 of 4 is below 50%: the verdicts were reported");
+  for (const upstream of list) upstream.setHealthy(true);
+  assert.equal(s.begin(facts()).rule, "balancer");
+});

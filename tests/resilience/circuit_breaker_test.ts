@@ -227,6 +227,33 @@ Deno.test("panic_threshold is a share: 1 of 4 available panics below 30% but not
   }
 });
 
+Deno.test("a breaker opening on one of three upstreams puts a pool with panic_threshold 70% into panic at once", async () => {
+  await using broken = startUpstream(() => new Response("broken", { status: 500 }));
+  await using b = startUpstream();
+  await using c = startUpstream();
+  const events = new EventLog();
+  await using proxy = startProxy(
+    [
+      "server: { port: 0 }",
+      `backends: ["${broken.url}", "${b.url}", "${c.url}"]`,
+      "load_balancer: { algorithm: round_robin }",
+      "circuit_breaker: { consecutive_failures: 1, base_open_time: 1m, panic_threshold: 70% }",
+      "retries: off",
+    ].join("\n"),
+    { log: events.log },
+  );
+  for (let i = 0; i < 3 && broken.received.length === 0; i++) await get(proxy.url);
+  assert.equal(breakerOf(proxy, 0).state, "open");
+  assert.equal(events.named("panic").length, 0);
+  // 2 of 3 available (67%) is below 70%: round robin over all three, the ejected one included.
+  const before = [broken, b, c].map((u) => u.received.length);
+  for (let i = 0; i < 6; i++) await get(proxy.url);
+  const after = [broken, b, c].map((u, i) => u.received.length - before[i]!);
+  assert.deepEqual(after, [2, 2, 2], "panic traffic reaches the upstream its breaker holds out");
+  assert.equal(events.named("panic").length, 1);
+  assert.equal(events.named("panic")[0]!.fields.available_percent, 67);
+});
+
 Deno.test("panic_threshold: 0% turns panic mode off: an ejected last upstream yields 503 with Retry-After", async () => {
   await using upstream = startUpstream(() => new Response("broken", { status: 502 }));
   await using proxy = startProxy(
