@@ -1,7 +1,7 @@
 import type { Balancer, BalancerAlgorithm, PickContext } from "./balancer.ts";
 import { BALANCER_ALGORITHMS, createBalancer } from "./create_balancer.ts";
 import { hashKeyFor, type HashKeyInput, type HashKeySpec, isHashKeySpec } from "./hash_key.ts";
-import { Sticky, type StickyOptions, type StickyPick } from "./sticky.ts";
+import { Sticky, type StickyOptions } from "./sticky.ts";
 import type { Upstream } from "../upstream/upstream.ts";
 
 export interface PoolBalancerOptions {
@@ -97,14 +97,5 @@ export class PoolBalancer implements Balancer {
   /** The upstream a sticky cookie value pins to when the pin is honoured now; undefined without affinity. */
   pinned(cookieValue: string | undefined): Upstream | undefined {
     return this.#sticky?.pinned(cookieValue);
-  }
-
-  /**
-   * Like {@linkcode pick} but honouring a sticky cookie value; `setCookie` is the Set-Cookie header
-   * value to add to the response when the client was (re-)pinned. Without sticky options this is `pick`.
-   */
-  pickWithCookie(cookieValue: string | undefined, context?: PickContext): StickyPick {
-    if (this.#sticky === undefined) return { upstream: this.pick(context), setCookie: undefined };
-    return this.#sticky.pickWithCookie(cookieValue, context);
   }
 }

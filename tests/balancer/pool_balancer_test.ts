@@ -37,36 +37,29 @@ Deno.test("PoolBalancer balances backups among themselves with the pool's algori
   assert.equal(backups.length, 2);
 });
 
-Deno.test("PoolBalancer.pickWithCookie() moves a client pinned to a backup back to a recovered primary", () => {
+Deno.test("PoolBalancer.pinned() drops a pin to a backup as soon as a primary recovers", () => {
   const { primaries, all } = primariesAndBackups();
   const pool = new PoolBalancer("api", all, {
     algorithm: "round_robin",
     sticky: { secret: "pool-secret-0123456789" },
   });
   primaries.forEach((u) => u.setHealthy(false));
-  const onBackup = pool.pickWithCookie(undefined);
-  assert.equal(onBackup.upstream?.backup, true);
-  const cookie = readCookie(onBackup.setCookie!.split(";")[0], pool.stickyCookieName!);
-  assert.equal(
-    pool.pickWithCookie(cookie).upstream,
-    onBackup.upstream,
-    "stays on the backup during the outage",
-  );
+  const onBackup = pool.pick();
+  assert.equal(onBackup?.backup, true);
+  const cookie = readCookie(pool.setCookieFor(onBackup!)!.split(";")[0], pool.stickyCookieName!);
+  assert.equal(pool.pinned(cookie), onBackup, "stays on the backup during the outage");
   primaries[1]!.setHealthy(true);
-  const back = pool.pickWithCookie(cookie);
-  assert.equal(back.upstream, primaries[1]);
-  assert.ok(back.setCookie !== undefined);
+  assert.equal(pool.pinned(cookie), undefined, "a primary is back: the pin is not honoured");
+  assert.equal(pool.pick(), primaries[1]);
+  assert.equal(pool.pinned("forged"), undefined);
 });
 
-Deno.test("PoolBalancer.pickWithCookie() without sticky options is a plain pick with no cookie", () => {
-  const pool = new PoolBalancer("api", upstreams([1, 1]), { algorithm: "round_robin" });
+Deno.test("PoolBalancer without sticky options pins nothing and sets no cookie", () => {
+  const list = upstreams([1, 1]);
+  const pool = new PoolBalancer("api", list, { algorithm: "round_robin" });
   assert.equal(pool.stickyCookieName, undefined);
-  assert.deepEqual(
-    [pool.pickWithCookie("anything"), pool.pickWithCookie(undefined)].map((
-      r,
-    ) => [port(r.upstream), r.setCookie]),
-    [["3001", undefined], ["3002", undefined]],
-  );
+  assert.equal(pool.pinned("anything"), undefined);
+  assert.equal(pool.setCookieFor(list[0]!), undefined);
 });
 
 Deno.test("PoolBalancer.keyFor() computes the consistent-hash key from its hashKey spec", () => {
