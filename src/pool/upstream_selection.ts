@@ -27,7 +27,7 @@ export interface RequestFacts {
   /** Request method, upper case. */
   readonly method: string;
   readonly headers: Headers;
-  /** Address of the socket peer. */
+  /** Address of the socket peer; `""` when not known (then `client_ip` hashing has no key). */
   readonly peerIp: string;
   /**
    * The trusted proxies when the peer is one of them (then `client_ip` hashing uses the client address
@@ -272,11 +272,11 @@ export class UpstreamSelection {
     }
     let key: string | undefined;
     if (balancer.algorithm === "consistent_hash") {
-      key = balancer.keyFor({
-        clientIp: hashedClientIp(facts, balancer),
-        headers: facts.headers,
-        path: facts.path,
-      });
+      const clientIp = hashedClientIp(facts, balancer);
+      // An empty address is "not known" (only /explain without `client=` has one): no key, not the key "".
+      key = clientIp === "" && balancer.hashKey === "client_ip"
+        ? undefined
+        : balancer.keyFor({ clientIp, headers: facts.headers, path: facts.path });
       slot.hashKey = key;
     }
     // A consistent-hash pick with a key is a pure function of the ring; any other pick takes a turn.

@@ -157,3 +157,25 @@ Deno.test("a WebSocket to a pool with nothing available gets 503 with the pool's
   assert.equal(response.headers.get("retry-after"), "3600", "the health-check interval, as for HTTP");
   assert.equal(a.upgrades, 0);
 });
+
+Deno.test("/explain with client= names where requests hashed by client_ip go; without it, no choice is claimed", async () => {
+  await using a = startNamed("a");
+  await using b = startNamed("b");
+  await using c = startNamed("c");
+  const byUrl = new Map([a, b, c].map((u) => [u.url, u.name]));
+  await using proxy = startProxy([
+    "server: { port: 0 }",
+    `backends: ["${a.url}", "${b.url}", "${c.url}"]`,
+    "load_balancer: { algorithm: consistent_hash, hash_key: client_ip }",
+  ].join("\n"));
+  await using admin = startAdmin(proxy);
+  const http = await (await httpLandsOn(proxy.url, {})).text();
+  assert.equal(await webSocketLandsOn(proxy.url, {}), http);
+  const explained = await explainFor(admin.url, "client=127.0.0.1");
+  assert.deepEqual(
+    [explained.pool?.selection.rule, byUrl.get(explained.pool?.selection.upstream ?? "")],
+    ["hash_key", http],
+  );
+  const unknown = await explainFor(admin.url, "");
+  assert.deepEqual([unknown.pool?.selection.rule, unknown.pool?.selection.upstream], ["balancer", null]);
+});
