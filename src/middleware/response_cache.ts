@@ -22,6 +22,7 @@ import {
   type UpstreamResponse,
 } from "../cache/http_cache.ts";
 import { clientNotModified, NOT_MODIFIED_FIELDS } from "../cache/revalidation.ts";
+import { staleOnErrorStatus, unreachableError } from "../cache/stale_on_error.ts";
 import { surrogateCapability } from "../cache/surrogate_control.ts";
 import type { CacheResult, ProxyMetrics } from "../metrics/proxy_metrics.ts";
 import { encodeForClient } from "../proxy/compression.ts";
@@ -183,12 +184,18 @@ async function revalidate(
   try {
     fetched = await fetchUpstream(c, cache, creq.method, conditional);
   } catch (error) {
-    if (!found.staleIfError) {
-      record(c, "miss");
-      throw error;
+    if (found.staleIfError) {
+      record(c, "stale");
+      return serveStale(c, cache, creq, found.entry, found.fwd);
     }
-    record(c, "stale");
-    return serveStale(c, cache, creq, found.entry, found.fwd);
+    const unreachable = found.staleOnError ? unreachableError(error) : undefined;
+    if (unreachable !== undefined) {
+      record(c, "stale");
+      const { fwdStatus, detail } = staleOnErrorStatus(unreachable);
+      return serveStale(c, cache, creq, found.entry, found.fwd, fwdStatus, detail);
+    }
+    record(c, "miss");
+    throw error;
   }
   const { response, head } = fetched;
   if (conditional.length > 0 && response.status === 304) {
@@ -227,6 +234,7 @@ function serveStale(
   entry: CacheEntry,
   fwd: ForwardReason,
   fwdStatus?: number,
+  detail = "stale-if-error",
 ): Response {
   const { ageMs, ttlMs } = cache.http.ageOf(entry, cache.now());
   return serveStored(
@@ -239,7 +247,7 @@ function serveStale(
       fwd,
       ...(fwdStatus === undefined ? {} : { fwdStatus }),
       ttlSeconds: ttlMs / 1000,
-      detail: "stale-if-error",
+      detail,
     },
     "STALE",
   );
