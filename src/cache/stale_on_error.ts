@@ -12,7 +12,6 @@ const UNREACHABLE: ReadonlySet<FailureKind> = new Set<FailureKind>([
   "timeout",
   "upstream_error",
   "no_upstream",
-  "circuit_open",
 ]);
 
 /** `error` when it means the upstream could not be reached, else undefined. */
