@@ -245,7 +245,8 @@ async function fastifyReady(): Promise<boolean> {
   }).output().catch(() => undefined);
   return install?.success === true;
 }
-if ((!args.only || args.only.includes("fastify")) && (await which("node")) && await fastifyReady()) {
+const wantFastify = !args.only || args.only.includes("fastify");
+if (wantFastify && (await which("node")) && await fastifyReady()) {
   const fastifyPort = freePort();
   await Deno.writeTextFile(
     `${fastifyDir}/server.cjs`,
@@ -260,7 +261,7 @@ app.listen({ host: "127.0.0.1", port: ${fastifyPort} });
     `http://127.0.0.1:${fastifyPort}`,
     spawn(node, [`${fastifyDir}/server.cjs`]).pid,
   ]);
-} else console.error("@fastify/http-proxy: not installable, skipped");
+} else if (wantFastify) console.error("@fastify/http-proxy: not installable, skipped");
 
 // --only a,b: measure only the targets whose names contain one of these words (backend and the naive floor always).
 if (args.only) {

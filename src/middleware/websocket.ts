@@ -49,7 +49,10 @@ export function webSocketProxy(options: WebSocketProxyOptions = {}): MiddlewareH
     const request = c.req.raw;
     const upgrade = request.headers.get("upgrade");
     if (upgrade === null || upgrade.toLowerCase() !== "websocket") return await next();
-    const { runtime, route, requestId } = c.var;
+    // c.get, not c.var: Hono builds a fresh object from its variable map on every `c.var` read.
+    const runtime = c.get("runtime");
+    const route = c.get("route");
+    const requestId = c.get("requestId");
     const incoming = request.headers;
     if (request.method !== "GET" || !incoming.has("sec-websocket-key")) {
       return errorResponse(400, "invalid WebSocket upgrade request", requestId);
@@ -64,8 +67,8 @@ export function webSocketProxy(options: WebSocketProxyOptions = {}): MiddlewareH
 
     // Everything we need from the request is read here: after Deno.upgradeWebSocket it is closed.
     const headers = upstreamRequestHeaders(incoming, {
-      clientIp: c.var.peerIp,
-      trusted: c.var.trusted,
+      clientIp: c.get("peerIp"),
+      trusted: c.get("trusted"),
       proto: runtime.proto,
       host: incoming.get("host") ?? "",
       requestId,
@@ -89,7 +92,7 @@ export function webSocketProxy(options: WebSocketProxyOptions = {}): MiddlewareH
       upstream = attempt.upstream!;
       c.set("upstream", upstream);
       c.set("attempts", attempt.count);
-      const url = upstream.id.replace(/^http/, "ws") + c.var.pathAndQuery;
+      const url = upstream.id.replace(/^http/, "ws") + c.get("pathAndQuery");
       upstream.acquire();
       try {
         upstreamSocket = await connect(url, {

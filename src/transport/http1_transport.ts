@@ -121,7 +121,10 @@ export class Http1Transport implements Transport {
       (headers instanceof Headers
         ? headers.has("idempotency-key")
         : headers["idempotency-key"] !== undefined);
-    const connection = await acquire(pool, request.signal);
+    // An idle connection is taken synchronously: no abort wrapper (a promise and a listener) for the usual case.
+    const signal = request.signal;
+    if (signal.aborted) throw signal.reason;
+    const connection = pool.takeIdle() ?? await acquire(pool, signal);
     try {
       return await this.#attempt(pool, connection, head, request);
     } catch (error) {
