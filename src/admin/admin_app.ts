@@ -12,6 +12,7 @@ import type { RuntimeSource } from "../runtime.ts";
 import { adminAuth } from "./admin_auth.ts";
 import { explain, type RateLimitProbe } from "./explain.ts";
 import { readiness } from "./readiness.ts";
+import { errorReason, type EventLog, stderrEventLog } from "../log/event_log.ts";
 
 export interface AdminAppOptions {
   /** The live runtime (swapped on reload). */
@@ -22,12 +23,14 @@ export interface AdminAppOptions {
   metrics: ProxyMetrics;
   /** How `/explain` learns the tokens left for a key; without it `tokensLeft` is `null`. */
   rateLimitTokens?: RateLimitProbe;
+  /** Where an unexpected admin error is reported (event `admin_error`); default JSON lines on stderr. */
+  log?: EventLog;
 }
 
 const NO_STORE = { "cache-control": "no-store" };
 
 export function createAdminApp(options: AdminAppOptions): Hono {
-  const { source, registry, metrics, rateLimitTokens } = options;
+  const { source, registry, metrics, rateLimitTokens, log = stderrEventLog } = options;
   const app = new Hono();
   app.use(adminAuth(() => source.current.config.admin.token));
   app.get("/", (c) =>
@@ -77,7 +80,7 @@ export function createAdminApp(options: AdminAppOptions): Hono {
   });
   app.notFound((c) => c.text("404 not found: /metrics /stats /healthz /readyz /explain /\n", 404));
   app.onError((error, c) => {
-    console.error("proxy admin: unexpected error", error);
+    log("admin_error", { method: c.req.method, path: c.req.path, reason: errorReason(error) });
     return c.text("500 internal admin error\n", 500);
   });
   return app;

@@ -396,6 +396,7 @@ export class Attempt implements PickSlot {
 
   /** The upstream answered with `status` (a response head, or a WebSocket handshake answer). */
   answered(status: number): void {
+    this.upstream?.noteAnswered();
     const gate = this.#gate;
     this.#gate = undefined;
     if (gate === undefined) return;
@@ -418,6 +419,9 @@ export class Attempt implements PickSlot {
       // Neither is the upstream's fault: no breaker failure, no retry (a full pool is our own limit).
       this.abandoned();
       return false;
+    }
+    if (error.kind === "refused" || error.kind === "reset" || error.kind === "timeout") {
+      this.upstream?.noteUnreachable();
     }
     this.#gate?.recordFailure();
     this.#gate = undefined;

@@ -7,6 +7,7 @@ import { MemoryRateLimitStore } from "./store_memory.ts";
 import { SharedMemoryRateLimitStore } from "./store_shared_memory.ts";
 import { RedisRateLimitStore, type RedisStateChange } from "./store_redis.ts";
 import type { Decision } from "./token_bucket.ts";
+import { type EventLog, stderrEventLog } from "../log/event_log.ts";
 
 /**
  * One named quota and the store holding its buckets. Routes that name the same policy with the same
@@ -88,8 +89,8 @@ export interface RateLimiterOptions {
    * `server.workers` > 1 the worker isolates pass one that returns the policy's shared-memory table.
    */
   readonly memoryStore?: ((settings: MemoryPolicySettings) => RateLimitStore) | undefined;
-  /** Where Redis up/down transitions are reported, once each. Default console.error. */
-  readonly log?: (message: string) => void;
+  /** Where Redis up/down transitions are reported, once each (event `rate_limit_store`). Default stderr. */
+  readonly log?: EventLog | undefined;
 }
 
 /** What a `memory` policy's store is made from; `signature` names the policy's settings (equal when equal). */
@@ -124,7 +125,7 @@ export class RateLimiter implements Disposable {
   }
 
   constructor(options: RateLimiterOptions) {
-    const { config, routes, trustedProxies, previous, memoryStore, log = console.error } = options;
+    const { config, routes, trustedProxies, previous, memoryStore, log = stderrEventLog } = options;
     this.headers = config?.headers ?? "all";
     this.#trusted = trustedProxies;
     this.#forwardedHeader = config?.forwardedHeader ?? "x-forwarded-for";
@@ -171,11 +172,13 @@ export class RateLimiter implements Disposable {
           keyPrefix: `${store.keyPrefix}${name}:`,
           failureMode: settings.failureMode,
           onStateChange: (change: RedisStateChange) =>
-            log(
-              change.state === "up"
-                ? `rate limit: redis ${where} is up (policy "${name}")`
-                : `rate limit: redis ${where} is down (policy "${name}"): ${change.error}; failing ${settings.failureMode}`,
-            ),
+            log("rate_limit_store", {
+              store: "redis",
+              url: where,
+              policy: name,
+              state: change.state,
+              ...(change.state === "up" ? {} : { reason: change.error, failing: settings.failureMode }),
+            }),
         });
         // Connecting starts now so the first requests find it ready; `ready()` lets main.ts wait for it.
         void redis.connect();

@@ -60,6 +60,9 @@ export interface InFlightCounter {
   readonly count: number;
 }
 
+/** See {@linkcode Upstream.contact}. */
+export type UpstreamContact = "unknown" | "answered" | "unreachable";
+
 /** Peak-EWMA decay time: how quickly old latency observations fade (Finagle/Linkerd use 10 s). */
 const EWMA_DECAY_MS = 10_000;
 
@@ -79,6 +82,7 @@ export class Upstream {
   #ewmaMs = 0;
   #ewmaAt = 0;
   #onAvailabilityChange: (() => void) | undefined;
+  #contact: UpstreamContact = "unknown";
 
   constructor(url: string | URL, options: UpstreamOptions = {}) {
     const { weight = 1, backup = false } = options;
@@ -108,6 +112,25 @@ export class Upstream {
     if (this.#healthy === healthy) return;
     this.#healthy = healthy;
     this.#onAvailabilityChange?.();
+  }
+
+  /**
+   * Whether this upstream was ever reached: `unknown` until the first probe, request or start-up check;
+   * `answered` once anything came back from it (it stays so); `unreachable` while it never answered and the
+   * last try found nothing listening (refused, reset, timeout). `/readyz` does not count an unreachable one.
+   */
+  get contact(): UpstreamContact {
+    return this.#contact;
+  }
+
+  /** A response (any status) or a connection came back from this upstream. */
+  noteAnswered(): void {
+    this.#contact = "answered";
+  }
+
+  /** A try found nothing there; ignored once the upstream has answered (health and breakers judge it then). */
+  noteUnreachable(): void {
+    if (this.#contact !== "answered") this.#contact = "unreachable";
   }
 
   /** Attach the breaker (or any gate) that decides admission. */
