@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
+// Test-only: not in deno.json's import map, so `deno task start` never downloads it (see docs/development.md).
+// deno-lint-ignore no-import-prefix
+import type { Page } from "npm:playwright-core@1.65.1";
 import { launchChromium } from "../_support/browser.ts";
 import { startAdmin } from "../_support/admin.ts";
 import { startProxy } from "../_support/proxy.ts";
