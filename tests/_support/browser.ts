@@ -6,7 +6,9 @@
  *
  * Usage: `await using chrome = await launchChromium(); const page = await chrome.browser.newPage();`
  */
-import { type Browser, chromium } from "playwright-core";
+// Test-only: not in deno.json's import map, so `deno task start` never downloads it (see docs/development.md).
+// deno-lint-ignore no-import-prefix
+import { type Browser, chromium } from "npm:playwright-core@1.65.1";
 
 /** Flags that keep a test browser quiet and offline apart from the pages it is sent to. */
 export const CHROMIUM_ARGS: readonly string[] = [

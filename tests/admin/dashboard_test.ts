@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
+// Test-only: not in deno.json's import map, so `deno task start` never downloads it (see docs/development.md).
+// deno-lint-ignore no-import-prefix
+import type { Page } from "npm:playwright-core@1.65.1";
 import { launchChromium } from "../_support/browser.ts";
 import { startAdmin } from "../_support/admin.ts";
 import { startProxy } from "../_support/proxy.ts";
@@ -127,4 +129,24 @@ Deno.test("With admin.token set, the browser logs in with Basic credentials and 
   await waitForPolls(page, 1);
   assert.equal(await numberIn(page, "#kpi-requests"), 4);
   await context.close();
+});
+
+Deno.test("The dashboard's cache figure counts hits, misses, stale and revalidated responses", async () => {
+  // max-age=0 with an ETag: every lookup after the first revalidates, and the origin answers 304.
+  await using upstream = startUpstream((request) =>
+    request.headers.get("if-none-match") === '"v1"'
+      ? new Response(null, { status: 304, headers: { etag: '"v1"', "cache-control": "max-age=0" } })
+      : new Response("body", { headers: { etag: '"v1"', "cache-control": "max-age=0" } })
+  );
+  await using proxy = startProxy(`backends: ["${upstream.url}"]\ncache: { max_size: 100, ttl: 60s }\n`);
+  await using admin = startAdmin(proxy);
+  await send(`${proxy.url}/r`, 3);
+  assert.equal(proxy.metrics.stats().cache?.revalidated, 2, "two revalidations reached /stats");
+
+  await using chrome = await launchChromium();
+  const page = await chrome.browser.newPage();
+  await page.goto(`${admin.url}/`);
+  await waitForPolls(page, 1);
+  assert.equal(await page.textContent("#kpi-cache-sub"), "0 hits · 1 misses · 0 stale · 2 revalidated");
+  assert.equal(await page.textContent("#kpi-cache"), "66.7%");
 });
