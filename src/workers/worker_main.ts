@@ -88,7 +88,11 @@ export function runWorker(scope: WorkerScope): void {
     const live = source;
     const registry = new Registry();
     const metrics = new ProxyMetrics(registry, { upstreams: () => upstreamSnapshots(live.current) });
-    metrics.setFeatures({ cache: config.cache !== undefined, rateLimit: config.rateLimit !== undefined });
+    // A route's own rate_limit works without a top-level section: ask the runtime, not the config.
+    metrics.setFeatures({
+      cache: config.cache !== undefined,
+      rateLimit: live.current.rateLimiter !== undefined,
+    });
     const writer = new BufferedLineWriter({
       // Lines go to the control plane, which owns stdout; the bytes are moved, not copied.
       write: (bytes) => {
@@ -112,10 +116,9 @@ export function runWorker(scope: WorkerScope): void {
       build: (_config, previous) => buildRuntime(id, building!, previous),
       onReload: (result) => {
         if (!result.ok) return;
-        const current = live.current.config;
         metrics.setFeatures({
-          cache: current.cache !== undefined,
-          rateLimit: current.rateLimit !== undefined,
+          cache: live.current.config.cache !== undefined,
+          rateLimit: live.current.rateLimiter !== undefined,
         });
       },
     });
