@@ -18,6 +18,7 @@ import { startLifecycle } from "./src/lifecycle/lifecycle.ts";
 import { reloadRoutes } from "./src/admin/reload_routes.ts";
 import { cachePurgeRoutes } from "./src/admin/cache_purge_routes.ts";
 import { Runtime } from "./src/runtime.ts";
+import { reportUpstreams } from "./src/lifecycle/upstream_report.ts";
 import { resolveWorkerCount, runControlPlane } from "./src/workers/control_plane.ts";
 import { redirectListenOptions, redirectToHttps } from "./src/server_options.ts";
 import { serveProxy } from "./src/edge/serve_proxy.ts";
@@ -91,6 +92,8 @@ export async function main(args: readonly string[]): Promise<number> {
     console.error("proxy: unhandled error while serving", error);
     return new Response("500 internal proxy error\n", { status: 500 });
   });
+  // One line saying which upstreams are configured and whether they answer (also primes /readyz).
+  void reportUpstreams(source.current.pools, source.current.log);
   const adminApp = createAdminApp({ source, registry, metrics });
   const admin = serveAdmin(config, adminApp.fetch);
   const redirectOptions = redirectListenOptions(config.server);

@@ -15,6 +15,7 @@ import { routeMatch } from "./middleware/route_match.ts";
 import { webSocketProxy } from "./middleware/websocket.ts";
 import { errorResponse, ProxyError } from "./proxy/errors.ts";
 import type { Runtime, RuntimeSource } from "./runtime.ts";
+import { errorReason, stderrEventLog } from "./log/event_log.ts";
 
 export interface AppOptions {
   /** Where unexpected errors are reported; default console.error. */
@@ -37,7 +38,13 @@ export interface ProxyApp {
  */
 export function createApp(source: RuntimeSource, options: AppOptions = {}): ProxyApp {
   const shared: SharedParts = {
-    logError: options.logError ?? ((message, error) => console.error(message, error)),
+    logError: options.logError ??
+      ((message, error) =>
+        stderrEventLog("unexpected_error", {
+          message,
+          reason: errorReason(error),
+          stack: error instanceof Error ? error.stack : undefined,
+        })),
     metrics: options.metrics ??
       new ProxyMetrics(new Registry(), { upstreams: () => upstreamSnapshots(source.current) }),
     accessLog: options.accessLog ?? { write: (line: string) => console.log(line) },

@@ -3,15 +3,16 @@ import type { RouteConfig } from "./config/types.ts";
 import { CacheRuntime } from "./cache/cache_runtime.ts";
 import { DEFAULT_POOL } from "./config/validate_config.ts";
 import { TrustedProxies } from "./net/client_address.ts";
-import { InFlight } from "./lifecycle/in_flight.ts";
+import { InFlight } from "./in_flight.ts";
 import { Forwarder } from "./proxy/forward.ts";
 import { RateLimiter, type RateLimiterOptions } from "./ratelimit/rate_limiter.ts";
 import { Router, type RouteSpec } from "./router/router.ts";
-import { PoolRuntime, type RuntimeLog } from "./upstream/pool_runtime.ts";
+import { PoolRuntime, type RuntimeLog } from "./pool/pool_runtime.ts";
+import { stderrEventLog } from "./log/event_log.ts";
 import type { Upstream } from "./upstream/upstream.ts";
 
-export { PoolRuntime } from "./upstream/pool_runtime.ts";
-export type { RuntimeLog } from "./upstream/pool_runtime.ts";
+export { PoolRuntime } from "./pool/pool_runtime.ts";
+export type { RuntimeLog } from "./pool/pool_runtime.ts";
 
 export interface RouteRuntime {
   readonly name: string;
@@ -30,9 +31,8 @@ export interface RuntimeOptions {
   memoryRateLimitStore?: RateLimiterOptions["memoryStore"];
 }
 
-/** Default log sink: one JSON object per line on stderr. */
-export const stderrLog: RuntimeLog = (event, fields) =>
-  console.error(JSON.stringify({ time: new Date().toISOString(), event, ...fields }));
+/** Default log sink: one JSON object per line on stderr (see src/log/event_log.ts). */
+export const stderrLog: RuntimeLog = stderrEventLog;
 
 /**
  * Everything compiled from one Config: routes, pools, balancers, breakers, health checkers, HTTP clients.
@@ -71,6 +71,7 @@ export class Runtime implements AsyncDisposable {
       trustedProxies: this.trustedProxies,
       previous: options.previous?.rateLimiter,
       memoryStore: options.memoryRateLimitStore,
+      log: this.log,
     });
     this.cache = CacheRuntime.reuseOrCreate(config.cache, {
       cacheName: server.name,

@@ -12,6 +12,7 @@ import type { RuntimeSource } from "../runtime.ts";
 import { adminAuth } from "./admin_auth.ts";
 import { explain, type RateLimitProbe } from "./explain.ts";
 import { readiness } from "./readiness.ts";
+import { errorReason, type EventLog, stderrEventLog } from "../log/event_log.ts";
 
 export interface AdminAppOptions {
   /** The live runtime (swapped on reload). */
@@ -22,12 +23,14 @@ export interface AdminAppOptions {
   metrics: ProxyMetrics;
   /** How `/explain` learns the tokens left for a key; without it `tokensLeft` is `null`. */
   rateLimitTokens?: RateLimitProbe;
+  /** Where an unexpected admin error is reported (event `admin_error`); default JSON lines on stderr. */
+  log?: EventLog;
 }
 
 const NO_STORE = { "cache-control": "no-store" };
 
 export function createAdminApp(options: AdminAppOptions): Hono {
-  const { source, registry, metrics, rateLimitTokens } = options;
+  const { source, registry, metrics, rateLimitTokens, log = stderrEventLog } = options;
   const app = new Hono();
   app.use(adminAuth(() => source.current.config.admin.token));
   app.get("/", (c) =>
@@ -52,17 +55,32 @@ export function createAdminApp(options: AdminAppOptions): Hono {
     const method = c.req.query("method") ?? "GET";
     if (!path.startsWith("/")) return c.json({ error: "path must start with /" }, 400);
     if (!/^[A-Za-z]{1,20}$/.test(method)) return c.json({ error: "method must be a method name" }, 400);
+    // The facts selection reads: `cookie=` (a Cookie header), `header=Name:value` (repeatable), `client=`.
+    const headers = new Headers();
+    const cookie = c.req.query("cookie");
+    if (cookie !== undefined) headers.set("cookie", cookie);
+    for (const field of c.req.queries("header") ?? []) {
+      const colon = field.indexOf(":");
+      if (colon < 1) return c.json({ error: "header must be Name:value" }, 400);
+      try {
+        headers.append(field.slice(0, colon).trim(), field.slice(colon + 1).trim());
+      } catch {
+        return c.json({ error: `invalid header ${JSON.stringify(field)}` }, 400);
+      }
+    }
     const result = await explain(source.current, {
       method,
       host: c.req.query("host") ?? "",
       path,
       key: c.req.query("key"),
+      headers,
+      clientIp: c.req.query("client") ?? "",
     }, { rateLimitTokens });
     return c.json(result, 200, NO_STORE);
   });
   app.notFound((c) => c.text("404 not found: /metrics /stats /healthz /readyz /explain /\n", 404));
   app.onError((error, c) => {
-    console.error("proxy admin: unexpected error", error);
+    log("admin_error", { method: c.req.method, path: c.req.path, reason: errorReason(error) });
     return c.text("500 internal admin error\n", 500);
   });
   return app;

@@ -2,7 +2,10 @@ import type { Runtime } from "../runtime.ts";
 
 export interface PoolReadiness {
   readonly name: string;
-  /** Upstreams that may take traffic now (healthy and admitted by their breaker). */
+  /**
+   * Upstreams that may take traffic now: healthy, admitted by their breaker, and not known unreachable (an
+   * upstream that never answered and whose last try was refused, reset or timed out does not count).
+   */
   readonly available: number;
   readonly total: number;
 }
@@ -19,7 +22,9 @@ export function readiness(runtime: Runtime): Readiness {
   const pools: PoolReadiness[] = [];
   for (const pool of runtime.pools.values()) {
     let available = 0;
-    for (const upstream of pool.upstreams) if (upstream.available) available++;
+    for (const upstream of pool.upstreams) {
+      if (upstream.available && upstream.contact !== "unreachable") available++;
+    }
     pools.push({ name: pool.name, available, total: pool.upstreams.length });
   }
   return { ready: pools.every((p) => p.available > 0), config: runtime.config.source, pools };

@@ -182,14 +182,17 @@ export class HealthChecker {
       });
       // Only the status matters; cancel the body so the connection is not held open (no leak).
       await response.body?.cancel();
+      target.upstream.noteAnswered();
       const ok = statusMatches(this.#expected, response.status);
       return { ok, reason: `status ${response.status}` };
     } catch (error) {
       if (controller.signal.aborted) {
         const cause = controller.signal.reason;
         const timedOut = cause instanceof DOMException && cause.name === "TimeoutError";
+        if (timedOut) target.upstream.noteUnreachable();
         return { ok: false, reason: timedOut ? `timeout after ${this.#timeoutMs} ms` : "aborted" };
       }
+      target.upstream.noteUnreachable();
       return { ok: false, reason: probeFailureReason(error) };
     } finally {
       clearTimeout(deadline);

@@ -1,18 +1,13 @@
-import type { RateLimitConfig, RateLimitHeadersMode } from "../config/rate_limit_section.ts";
-import type { RouteConfig } from "../config/routes_section.ts";
-import {
-  clientAddress,
-  type ForwardedHeaderKind,
-  rateLimitKey,
-  type RateLimitKeySpec,
-  type TrustedProxies,
-} from "../net/client_address.ts";
+import { clientAddress, type ForwardedHeaderKind, type TrustedProxies } from "../net/client_address.ts";
 import { formatRateLimitPolicy, rateLimitFormatter } from "./rate_limit_headers.ts";
+import { rateLimitKey, type RateLimitKeySpec } from "./rate_limit_key.ts";
+import type { RateLimitConfig, RateLimitHeadersMode, RouteRateLimitConfig } from "./rate_limit_settings.ts";
 import type { RateLimitStore } from "./rate_limit_store.ts";
 import { MemoryRateLimitStore } from "./store_memory.ts";
 import { SharedMemoryRateLimitStore } from "./store_shared_memory.ts";
 import { RedisRateLimitStore, type RedisStateChange } from "./store_redis.ts";
 import type { Decision } from "./token_bucket.ts";
+import { type EventLog, stderrEventLog } from "../log/event_log.ts";
 
 /**
  * One named quota and the store holding its buckets. Routes that name the same policy with the same
@@ -75,11 +70,17 @@ export interface RateLimitPolicyStats {
   readonly redisFallbacks?: number;
 }
 
+/** What the rate limiter reads of a route (the config's `RouteConfig` is one). */
+export interface RateLimitedRoute {
+  readonly name: string;
+  readonly rateLimit?: RouteRateLimitConfig | "off";
+}
+
 /** Options for {@link RateLimiter}. */
 export interface RateLimiterOptions {
   /** The top-level `rate_limit` section (undefined: only routes with their own limits are limited). */
   readonly config: RateLimitConfig | undefined;
-  readonly routes: readonly RouteConfig[];
+  readonly routes: readonly RateLimitedRoute[];
   readonly trustedProxies: TrustedProxies;
   /** The limiter of the runtime being replaced: policies with unchanged settings are taken over. */
   readonly previous?: RateLimiter | undefined;
@@ -88,8 +89,8 @@ export interface RateLimiterOptions {
    * `server.workers` > 1 the worker isolates pass one that returns the policy's shared-memory table.
    */
   readonly memoryStore?: ((settings: MemoryPolicySettings) => RateLimitStore) | undefined;
-  /** Where Redis up/down transitions are reported, once each. Default console.error. */
-  readonly log?: (message: string) => void;
+  /** Where Redis up/down transitions are reported, once each (event `rate_limit_store`). Default stderr. */
+  readonly log?: EventLog | undefined;
 }
 
 /** What a `memory` policy's store is made from; `signature` names the policy's settings (equal when equal). */
@@ -109,7 +110,7 @@ export class RateLimiter implements Disposable {
   readonly headers: RateLimitHeadersMode;
   readonly #default: RateLimitRule | undefined;
   /** Routes with their own rule (null: `rate_limit: off`). Keyed by the route's config object. */
-  readonly #byRoute = new Map<RouteConfig, RateLimitRule | null>();
+  readonly #byRoute = new Map<RateLimitedRoute, RateLimitRule | null>();
   readonly #trusted: TrustedProxies;
   readonly #forwardedHeader: ForwardedHeaderKind;
   /** Policies by settings signature; the ones a successor took over are removed (it owns them now). */
@@ -124,7 +125,7 @@ export class RateLimiter implements Disposable {
   }
 
   constructor(options: RateLimiterOptions) {
-    const { config, routes, trustedProxies, previous, memoryStore, log = console.error } = options;
+    const { config, routes, trustedProxies, previous, memoryStore, log = stderrEventLog } = options;
     this.headers = config?.headers ?? "all";
     this.#trusted = trustedProxies;
     this.#forwardedHeader = config?.forwardedHeader ?? "x-forwarded-for";
@@ -171,11 +172,13 @@ export class RateLimiter implements Disposable {
           keyPrefix: `${store.keyPrefix}${name}:`,
           failureMode: settings.failureMode,
           onStateChange: (change: RedisStateChange) =>
-            log(
-              change.state === "up"
-                ? `rate limit: redis ${where} is up (policy "${name}")`
-                : `rate limit: redis ${where} is down (policy "${name}"): ${change.error}; failing ${settings.failureMode}`,
-            ),
+            log("rate_limit_store", {
+              store: "redis",
+              url: where,
+              policy: name,
+              state: change.state,
+              ...(change.state === "up" ? {} : { reason: change.error, failing: settings.failureMode }),
+            }),
         });
         // Connecting starts now so the first requests find it ready; `ready()` lets main.ts wait for it.
         void redis.connect();
@@ -203,7 +206,7 @@ export class RateLimiter implements Disposable {
   }
 
   /** The rule for a route (undefined route config: the default pool's catch-all); undefined when unlimited. */
-  ruleFor(route: RouteConfig | undefined): RateLimitRule | undefined {
+  ruleFor(route: RateLimitedRoute | undefined): RateLimitRule | undefined {
     if (route === undefined || this.#byRoute.size === 0) return this.#default;
     const own = this.#byRoute.get(route);
     return own === undefined ? this.#default : own ?? undefined;

@@ -152,6 +152,11 @@ export class ConnectionPool implements Disposable {
     return new PooledConnection(conn);
   }
 
+  /** An idle connection, or undefined (then {@linkcode acquire} opens or waits); no promise on this path. */
+  takeIdle(): PooledConnection | undefined {
+    return this.#takeIdle();
+  }
+
   #takeIdle(): PooledConnection | undefined {
     const connection = this.#idle.pop();
     if (connection === undefined) return undefined;

@@ -121,7 +121,10 @@ export class Http1Transport implements Transport {
       (headers instanceof Headers
         ? headers.has("idempotency-key")
         : headers["idempotency-key"] !== undefined);
-    const connection = await acquire(pool, request.signal);
+    // An idle connection is taken synchronously: no abort wrapper (a promise and a listener) for the usual case.
+    const signal = request.signal;
+    if (signal.aborted) throw signal.reason;
+    const connection = pool.takeIdle() ?? await acquire(pool, signal);
     try {
       return await this.#attempt(pool, connection, head, request);
     } catch (error) {
@@ -214,7 +217,7 @@ export class Http1Transport implements Transport {
       status: parsed.status,
       // `new Response` rejects a reason phrase with obs-text; the phrase carries no meaning (RFC 9112 §4).
       statusText: /^[\t\x20-\x7e]*$/.test(parsed.reason) ? parsed.reason : "",
-      headers: new Headers(fields),
+      headers: fields,
       body,
       needsAbortPipe: false,
     };

@@ -41,15 +41,27 @@ for (let c = 97; c <= 122; c++) TCHAR[c] = 1;
 
 /** Index of the CRLFCRLF ending a head in `buf[start, end)`, or -1. Rejects a bare LF anywhere in the head. */
 function findHeadEnd(buf: Uint8Array, start: number, end: number): number {
+  let high = 0;
   for (let i = start; i < end; i++) {
+    high |= buf[i]!;
     if (buf[i] !== LF) continue;
     if (i === start || buf[i - 1] !== CR) throw new ResponseParseError("bare LF in response head");
-    if (i - 3 >= start && buf[i - 2] === LF && buf[i - 3] === CR) return i - 3;
+    if (i - 3 >= start && buf[i - 2] === LF && buf[i - 3] === CR) {
+      headIsAscii = high < 0x80;
+      return i - 3;
+    }
   }
   return -1;
 }
 
-function latin1(buf: Uint8Array, start: number, end: number): string {
+/** Set by the last successful findHeadEnd: no byte ≥ 0x80 in the head (the usual case). */
+let headIsAscii = false;
+const utf8 = new TextDecoder();
+
+/** The bytes as a string, one char per byte. */
+function latin1(buf: Uint8Array, start: number, end: number, ascii: boolean): string {
+  // ASCII decodes alike in UTF-8 and latin1, and TextDecoder is ≈ 2× faster than fromCharCode.apply here.
+  if (ascii) return utf8.decode(buf.subarray(start, end));
   let s = "";
   for (let i = start; i < end; i += 8192) {
     s += String.fromCharCode.apply(null, buf.subarray(i, Math.min(end, i + 8192)) as unknown as number[]);
@@ -76,14 +88,10 @@ export function parseResponseHead(
     return undefined;
   }
   // One string for the whole head (latin1: every byte one char), then string scans per line.
-  const text = latin1(buf, start, headEnd + 2);
+  const text = latin1(buf, start, headEnd + 2, headIsAscii);
   // Status line: HTTP/1.x SP 3DIGIT [SP reason]
   const lineEnd = text.indexOf("\r");
-  const line = text.slice(0, lineEnd);
-  const match = /^HTTP\/1\.([01]) (\d{3})(?: ([\t\x20-\x7e\x80-\xff]*))?$/.exec(line);
-  if (match === null) throw new ResponseParseError("malformed status line");
-  const minor = match[1] === "1" ? 1 : 0;
-  const status = Number(match[2]);
+  const { minor, status, reason } = statusLine(text, lineEnd);
   if (status < 100 || status > 599) throw new ResponseParseError(`status ${status} outside 100–599`);
 
   const fields: Array<[string, string]> = [];
@@ -157,7 +165,34 @@ export function parseResponseHead(
     framing = "close";
     reusable = false;
   }
-  return { status, reason: match[3] ?? "", fields, headBytes, contentLength, framing, reusable };
+  return { status, reason, fields, headBytes, contentLength, framing, reusable };
+}
+
+/**
+ * `HTTP/1.x SP 3DIGIT [SP reason]` in `text[0, lineEnd)`; reason: HTAB, SP, VCHAR, obs-text. Checked by char
+ * codes (a regex exec per response cost ≈ 0.4 µs).
+ */
+function statusLine(text: string, lineEnd: number): { minor: number; status: number; reason: string } {
+  const minorChar = text.charCodeAt(7);
+  const d0 = text.charCodeAt(9) - 48;
+  const d1 = text.charCodeAt(10) - 48;
+  const d2 = text.charCodeAt(11) - 48;
+  if (
+    lineEnd < 12 || !text.startsWith("HTTP/1.") || (minorChar !== 48 && minorChar !== 49) ||
+    text.charCodeAt(8) !== 32 || !(d0 >= 0 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9) ||
+    (lineEnd > 12 && text.charCodeAt(12) !== 32)
+  ) {
+    throw new ResponseParseError("malformed status line");
+  }
+  for (let i = 13; i < lineEnd; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 32 && c !== 9) || c === 127) throw new ResponseParseError("malformed status line");
+  }
+  return {
+    minor: minorChar - 48,
+    status: d0 * 100 + d1 * 10 + d2,
+    reason: lineEnd > 13 ? text.slice(13, lineEnd) : "",
+  };
 }
 
 type ChunkState =

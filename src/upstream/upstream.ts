@@ -5,10 +5,28 @@
  * Pure module: no Hono, no Deno network APIs.
  */
 
-/** Something that decides whether an upstream may take traffic right now (the circuit breaker). */
+/** A gate's state, in the circuit breaker's names. */
+export type GateState = "closed" | "open" | "half_open";
+
+/**
+ * Something that decides whether an upstream may take traffic right now and learns from the outcomes (the
+ * circuit breaker). Wide enough that no caller needs to know which gate it holds.
+ */
 export interface AdmissionGate {
-  /** True while requests may be sent (closed, or half-open with probe slots left). */
+  /** True while requests may be sent (closed, or half-open with probe slots left). Reserves nothing. */
   readonly admits: boolean;
+  readonly state: GateState;
+  /** Milliseconds until an open gate lets requests through again; 0 when not open. For `Retry-After`. */
+  readonly retryAfterMs: number;
+  /**
+   * Call just before sending a request. True: the request counts (half-open: it took a probe slot), and
+   * exactly one `recordSuccess`, `recordFailure` or `release` must follow. False: the gate refuses it.
+   */
+  reserve(): boolean;
+  recordSuccess(): void;
+  recordFailure(): void;
+  /** Gives a reservation back without a verdict (the outcome says nothing about the upstream). */
+  release(): void;
 }
 
 export interface UpstreamOptions {
@@ -42,6 +60,9 @@ export interface InFlightCounter {
   readonly count: number;
 }
 
+/** See {@linkcode Upstream.contact}. */
+export type UpstreamContact = "unknown" | "answered" | "unreachable";
+
 /** Peak-EWMA decay time: how quickly old latency observations fade (Finagle/Linkerd use 10 s). */
 const EWMA_DECAY_MS = 10_000;
 
@@ -60,6 +81,8 @@ export class Upstream {
   #gate: AdmissionGate | undefined;
   #ewmaMs = 0;
   #ewmaAt = 0;
+  #onAvailabilityChange: (() => void) | undefined;
+  #contact: UpstreamContact = "unknown";
 
   constructor(url: string | URL, options: UpstreamOptions = {}) {
     const { weight = 1, backup = false } = options;
@@ -86,12 +109,47 @@ export class Upstream {
 
   /** Set by the health checker (or passive outlier detection). */
   setHealthy(healthy: boolean): void {
+    if (this.#healthy === healthy) return;
     this.#healthy = healthy;
+    this.#onAvailabilityChange?.();
+  }
+
+  /**
+   * Whether this upstream was ever reached: `unknown` until the first probe, request or start-up check;
+   * `answered` once anything came back from it (it stays so); `unreachable` while it never answered and the
+   * last try found nothing listening (refused, reset, timeout). `/readyz` does not count an unreachable one.
+   */
+  get contact(): UpstreamContact {
+    return this.#contact;
+  }
+
+  /** A response (any status) or a connection came back from this upstream. */
+  noteAnswered(): void {
+    this.#contact = "answered";
+  }
+
+  /** A try found nothing there; ignored once the upstream has answered (health and breakers judge it then). */
+  noteUnreachable(): void {
+    if (this.#contact !== "answered") this.#contact = "unreachable";
   }
 
   /** Attach the breaker (or any gate) that decides admission. */
   setGate(gate: AdmissionGate | undefined): void {
     this.#gate = gate;
+    this.#onAvailabilityChange?.();
+  }
+
+  /** The gate's owner calls this when the gate changes state (a breaker opening, going half-open, closing). */
+  gateChanged(): void {
+    this.#onAvailabilityChange?.();
+  }
+
+  /**
+   * Told when `available` may have changed (health verdict, gate attached or changed state); one listener, the
+   * pool's upstream selection (a reload's new pool replaces the old one's).
+   */
+  onAvailabilityChange(listener: (() => void) | undefined): void {
+    this.#onAvailabilityChange = listener;
   }
 
   get gate(): AdmissionGate | undefined {

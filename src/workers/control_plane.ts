@@ -18,6 +18,7 @@ import { ConfigWatcher } from "../lifecycle/config_watcher.ts";
 import type { ReloadResult } from "../lifecycle/reloader.ts";
 import { GracefulShutdown } from "../lifecycle/shutdown.ts";
 import { writeStdout } from "../log/line_writer.ts";
+import { errorReason } from "../log/event_log.ts";
 import { Counter } from "../metrics/counter.ts";
 import { Gauge } from "../metrics/gauge.ts";
 import { ProxyMetrics } from "../metrics/proxy_metrics.ts";
@@ -33,7 +34,7 @@ import {
 } from "../ratelimit/store_shared_memory.ts";
 import { stderrLog } from "../runtime.ts";
 import { redirectListenOptions, redirectToHttps } from "../server_options.ts";
-import type { RuntimeLog } from "../upstream/pool_runtime.ts";
+import type { RuntimeLog } from "../pool/pool_runtime.ts";
 import { Upstream } from "../upstream/upstream.ts";
 import { HealthPlane } from "./health_plane.ts";
 import type { ConfigPayload, HealthState, SharedState } from "./messages.ts";
@@ -518,7 +519,7 @@ export class ControlPlane {
       });
     });
     app.onError((error, c) => {
-      console.error("proxy admin: unexpected error", error);
+      stderrLog("admin_error", { method: c.req.method, path: c.req.path, reason: errorReason(error) });
       return c.text("500 internal admin error\n", 500);
     });
     const { host, port } = this.#config.admin;

@@ -66,3 +66,37 @@ Deno.test("a reload hands an unchanged Redis policy to the new limiter, which ke
   assert.equal(store.errors, 0);
   await next.close();
 });
+
+Deno.test("Redis up and down are reported as rate_limit_store events with the real reason", async () => {
+  await using server = await RedisServer.start();
+  const config = parseConfig(
+    `backends: ["http://127.0.0.1:1"]\nrate_limit: { requests_per_second: 10, burst: 2, store: { redis: "${server.url}", timeout: 200ms } }\n`,
+    "c.yaml",
+  );
+  const events: { event: string; fields: Readonly<Record<string, unknown>> }[] = [];
+  const limiter = RateLimiter.build({
+    config: config.rateLimit,
+    routes: config.routes,
+    trustedProxies,
+    log: (event, fields) => events.push({ event, fields }),
+  })!;
+  try {
+    await limiter.ready();
+    const store = limiter.ruleFor(undefined)!.policy.store as RedisRateLimitStore;
+    assert.deepEqual(events, [{
+      event: "rate_limit_store",
+      fields: { store: "redis", url: server.url, policy: "default", state: "up" },
+    }]);
+    await server.stop();
+    for (let i = 0; i < 50 && store.state === "up"; i++) await store.take("k");
+    const last = events.at(-1)!;
+    const down: Readonly<Record<string, unknown>> = last.fields;
+    assert.equal(last.event, "rate_limit_store");
+    assert.equal(down.state, "down");
+    assert.equal(down.failing, "open");
+    assert.equal(typeof down.reason, "string");
+    assert.ok(String(down.reason).length > 0, "a reason is given");
+  } finally {
+    await limiter.close();
+  }
+});

@@ -50,6 +50,36 @@ Deno.test("status codes outside 100–599 and malformed status lines are rejecte
   rejects("ICY 200 OK\r\n\r\n", /status line/);
 });
 
+Deno.test("status line: version digit, spaces, digits and reason bytes are checked char by char", () => {
+  rejects("HTTP/1.2 200 OK\r\n\r\n", /status line/);
+  rejects("HTTP/1.1  200 OK\r\n\r\n", /status line/);
+  rejects("HTTP/1.1 2x0 OK\r\n\r\n", /status line/);
+  rejects("HTTP/1.1 2000 OK\r\n\r\n", /status line/);
+  rejects("HTTP/1.1 200\tOK\r\n\r\n", /status line/);
+  rejects("HTTP/1.1 200 O\x01K\r\n\r\n", /status line/);
+  rejects("HTTP/1.1 200 O\x7fK\r\n\r\n", /status line/);
+  const old = parse("HTTP/1.0 404 Not\tFound\r\ncontent-length: 0\r\n\r\n")!;
+  assert.equal(old.status, 404);
+  assert.equal(old.reason, "Not\tFound");
+  assert.equal(old.reusable, false); // HTTP/1.0 without keep-alive
+});
+
+Deno.test("bytes ≥ 0x80 in a head are read one char per byte (latin1), in the reason and in values", () => {
+  const bytes = new Uint8Array([
+    ...encoder.encode("HTTP/1.1 200 "),
+    0xe9,
+    ...encoder.encode("t\xe9\r\nx-a: caf"),
+    0xe9,
+    0x80,
+    ...encoder.encode("\r\ncontent-length: 0\r\n\r\n"),
+  ]);
+  const head = parseResponseHead(bytes, 0, bytes.length, { method: "GET", maxBytes: 8192 })!;
+  assert.equal(head.reason, "\xe9t\xc3\xa9"); // each byte one char: é is 0xe9, the UTF-8 é is two chars
+  assert.deepEqual(head.fields, [["x-a", "caf\xe9\x80"], ["content-length", "0"]]);
+  // The next, pure-ASCII head on the same buffer is not read as the previous one's encoding.
+  assert.equal(parse("HTTP/1.1 200 OK\r\nx-b: plain\r\n\r\n")!.fields[0]![1], "plain");
+});
+
 Deno.test("an empty reason phrase is accepted", () => {
   assert.equal(parse("HTTP/1.1 204 \r\n\r\n")!.status, 204);
   assert.equal(parse("HTTP/1.1 204\r\n\r\n")!.status, 204);
