@@ -2,9 +2,9 @@
  * A/B for the connection guard's cost on the default pipeline: two proxy processes (main.ts) against one
  * backend, one with the default limits (guard on), one with `limits: { connection_guard: false }`; wrk runs
  * alternate between them so that drift on a shared machine hits both. Prints req/s per round and the proxy's
- * CPU time per request (from /proc, Linux only).
+ * CPU time per request (from /proc, Linux only; reading it needs --allow-all).
  *
- *   deno run --allow-net --allow-read --allow-write --allow-run bench/guard_ab.ts [rounds=6] [seconds=3]
+ *   deno run --allow-all bench/guard_ab.ts [rounds=6] [seconds=3]
  */
 import { freePort, waitForPort } from "../tests/_support/ports.ts";
 const root = new URL("../", import.meta.url).pathname;
