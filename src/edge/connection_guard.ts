@@ -78,6 +78,7 @@ export class ConnectionGuard implements AsyncDisposable {
   readonly #options: GuardOptions;
   readonly #clients = new Set<Deno.TcpConn>();
   readonly #perClient = new Map<string, number>();
+  readonly #relaying = new Set<Promise<void>>();
 
   constructor(options: GuardOptions, handler: Deno.ServeHandler<Deno.NetAddr>) {
     this.#options = options;
@@ -141,12 +142,14 @@ export class ConnectionGuard implements AsyncDisposable {
         }
         this.#perClient.set(ip, fromIp + 1);
         this.#clients.add(conn);
-        this.#relay(conn).catch(() => {}).finally(() => {
+        const relaying: Promise<void> = this.#relay(conn).catch(() => {}).finally(() => {
+          this.#relaying.delete(relaying);
           this.#clients.delete(conn);
           const left = (this.#perClient.get(ip) ?? 1) - 1;
           if (left === 0) this.#perClient.delete(ip);
           else this.#perClient.set(ip, left);
         });
+        this.#relaying.add(relaying);
       }
     } catch { /* listener closed */ }
   }
@@ -298,11 +301,21 @@ export class ConnectionGuard implements AsyncDisposable {
     try {
       this.#listener.close();
     } catch { /* closed */ }
+    // Drain: Deno.serve finishes in-flight responses and closes its side, which ends those relays; then the
+    // client connections still open (mid-head, idle) are closed.
+    await this.#server.shutdown();
+    // The last responses may still be on their way through the relay: let the relays end (Deno.serve has
+    // closed its side of each), bounded, before closing what is left.
+    let bound: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.#relaying]),
+      new Promise((resolve) => bound = setTimeout(resolve, 5_000)),
+    ]);
+    clearTimeout(bound);
     for (const c of this.#clients) {
       try {
         c.close();
       } catch { /* closed */ }
     }
-    await this.#server.shutdown();
   }
 }

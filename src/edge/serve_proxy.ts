@@ -16,13 +16,16 @@ export function serveProxy(
   config: Config,
   handler: Deno.ServeHandler<Deno.NetAddr>,
   onError: (error: unknown) => Response,
+  /** A worker isolate (src/workers/): its port, SO_REUSEPORT, and its own "listening" report. */
+  worker?: { readonly port: number; readonly onListen: (addr: Deno.NetAddr) => void },
 ): ProxyListener {
   const scheme = config.server.tls ? "https" : "http";
   const limits = config.limits;
   if (!config.server.tls && limits.connectionGuard) {
     const guard = new ConnectionGuard({
       hostname: config.server.host,
-      port: config.server.port,
+      port: worker?.port ?? config.server.port,
+      ...(worker ? { reusePort: true } : {}),
       headerTimeoutMs: limits.headerTimeoutMs,
       idleTimeoutMs: limits.idleTimeoutMs,
       maxHeaderCount: 100,
@@ -36,15 +39,21 @@ export function serveProxy(
         return onError(error);
       }
     });
-    console.error(
-      `proxy listening on http://${guard.addr.hostname}:${guard.addr.port} (${config.source}, connection guard)`,
-    );
+    if (worker) worker.onListen(guard.addr);
+    else {
+      console.error(
+        `proxy listening on http://${guard.addr.hostname}:${guard.addr.port} (${config.source}, connection guard)`,
+      );
+    }
     return { addr: guard.addr, shutdown: () => guard[Symbol.asyncDispose]() };
   }
   return Deno.serve({
     ...listenOptions(config.server),
-    onListen: ({ hostname, port }) =>
-      console.error(`proxy listening on ${scheme}://${hostname}:${port} (${config.source})`),
+    ...(worker ? { port: worker.port, reusePort: true } : {}),
+    onListen: (addr) =>
+      worker
+        ? worker.onListen(addr)
+        : console.error(`proxy listening on ${scheme}://${addr.hostname}:${addr.port} (${config.source})`),
     onError,
   }, handler);
 }
