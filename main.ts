@@ -20,7 +20,8 @@ import { cachePurgeRoutes } from "./src/admin/cache_purge_routes.ts";
 import { Runtime } from "./src/runtime.ts";
 import { reportUpstreams } from "./src/lifecycle/upstream_report.ts";
 import { resolveWorkerCount, runControlPlane } from "./src/workers/control_plane.ts";
-import { listenOptions, redirectListenOptions, redirectToHttps } from "./src/server_options.ts";
+import { redirectListenOptions, redirectToHttps } from "./src/server_options.ts";
+import { serveProxy } from "./src/edge/serve_proxy.ts";
 
 const EMBEDDED = "<embedded config.yaml>";
 
@@ -87,16 +88,10 @@ export async function main(args: readonly string[]): Promise<number> {
   const accessLog = new BufferedLineWriter();
   const app = createApp(source, { metrics, accessLog });
   await source.current.rateLimiter?.ready(); // a Redis store: connected, or given up for now (fails open)
-  const scheme = config.server.tls ? "https" : "http";
-  const server = Deno.serve({
-    ...listenOptions(config.server),
-    onListen: ({ hostname, port }) =>
-      console.error(`proxy listening on ${scheme}://${hostname}:${port} (${config.source})`),
-    onError: (error) => {
-      console.error("proxy: unhandled error while serving", error);
-      return new Response("500 internal proxy error\n", { status: 500 });
-    },
-  }, app.fetch);
+  const server = serveProxy(config, app.fetch, (error) => {
+    console.error("proxy: unhandled error while serving", error);
+    return new Response("500 internal proxy error\n", { status: 500 });
+  });
   // One line saying which upstreams are configured and whether they answer (also primes /readyz).
   void reportUpstreams(source.current.pools, source.current.log);
   const adminApp = createAdminApp({ source, registry, metrics });

@@ -3,7 +3,7 @@
  * byte every few seconds, never finished) do to legitimate traffic through the proxy.
  *
  *   deno run --allow-net --allow-read --allow-write --allow-run bench/slowloris.ts \
- *     [--slow 300] [--interval 3] [--duration 10] [--connections 8]
+ *     [--slow 300] [--interval 3] [--duration 10] [--connections 8] [--per-client 0] [--guard on|off]
  *
  * Phases: wrk against the proxy with no slow clients (baseline), then with N slow clients open (each sends
  * `GET / HTTP/1.1`, a Host line, then one header byte every --interval seconds). Prints wrk p50/p99 and req/s,
@@ -118,7 +118,11 @@ const proxyPort = freePort();
 const configFile = await Deno.makeTempFile({ suffix: ".yaml" });
 await Deno.writeTextFile(
   configFile,
-  `server: { host: 127.0.0.1, port: ${proxyPort} }\nbackends: ["http://127.0.0.1:${backendPort}"]\n`,
+  `server: { host: 127.0.0.1, port: ${proxyPort} }\nbackends: ["http://127.0.0.1:${backendPort}"]\n` +
+    // Every client here is 127.0.0.1: a per-client cap would refuse the legitimate client with the slow ones.
+    `limits: { max_connections_per_client: ${Number(flags["per-client"] ?? 0)}${
+      flags.guard === "off" ? ", connection_guard: false" : ""
+    } }\n`,
 );
 const proxy = spawn(["run", "--allow-net", "--allow-read", "main.ts", "--config", configFile]);
 const stop = new AbortController();

@@ -18,6 +18,16 @@ export interface LimitsConfig {
   /** Request body size, enforced while streaming; larger → 413. Routes may override. */
   readonly maxBodyBytes: number;
   readonly underscoreHeaders: UnderscoreHeaders;
+  /** Connection guard in front of the plain-HTTP listener (src/edge/connection_guard.ts). */
+  readonly connectionGuard: boolean;
+  /** From accepting a connection, or from the first byte of a later request, to its complete head; then 408. */
+  readonly headerTimeoutMs: number;
+  /** After a response, no byte received for this long: the keep-alive connection is closed. */
+  readonly idleTimeoutMs: number;
+  /** Open client connections; the next one gets 503 and is closed. 0 = no cap. */
+  readonly maxConnections: number;
+  /** Open client connections from one IP address; 0 = no cap. */
+  readonly maxConnectionsPerClient: number;
 }
 
 export const LIMITS_KEYS = [
@@ -26,6 +36,11 @@ export const LIMITS_KEYS = [
   "max_uri_size",
   "max_body_size",
   "underscore_headers",
+  "connection_guard",
+  "header_timeout",
+  "idle_timeout",
+  "max_connections",
+  "max_connections_per_client",
 ];
 
 export const DEFAULT_LIMITS: LimitsConfig = {
@@ -34,6 +49,11 @@ export const DEFAULT_LIMITS: LimitsConfig = {
   maxUriBytes: 8_000,
   maxBodyBytes: 10 * 1024 * 1024,
   underscoreHeaders: "drop",
+  connectionGuard: true,
+  headerTimeoutMs: 10_000,
+  idleTimeoutMs: 60_000,
+  maxConnections: 4096,
+  maxConnectionsPerClient: 256,
 };
 
 export function readLimits(value: unknown, reader: ConfigReader): LimitsConfig {
@@ -61,6 +81,24 @@ export function readLimits(value: unknown, reader: ConfigReader): LimitsConfig {
         default: d.underscoreHeaders,
         oneOf: ["allow", "drop", "reject"],
       },
+    ),
+    connectionGuard: reader.boolean(m.connection_guard, [...path, "connection_guard"], d.connectionGuard),
+    headerTimeoutMs: reader.duration(m.header_timeout, [...path, "header_timeout"], {
+      default: d.headerTimeoutMs,
+      min: 1,
+    }),
+    idleTimeoutMs: reader.duration(m.idle_timeout, [...path, "idle_timeout"], {
+      default: d.idleTimeoutMs,
+      min: 1,
+    }),
+    maxConnections: reader.integer(m.max_connections, [...path, "max_connections"], {
+      default: d.maxConnections,
+      min: 0,
+    }),
+    maxConnectionsPerClient: reader.integer(
+      m.max_connections_per_client,
+      [...path, "max_connections_per_client"],
+      { default: d.maxConnectionsPerClient, min: 0 },
     ),
   };
 }

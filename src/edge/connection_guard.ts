@@ -1,11 +1,12 @@
 /**
- * Connection guard: accepts TCP connections itself and relays each one to `Deno.serve` on a private unix
- * socket with plain read/write loops, so it can do what Deno.serve cannot: a header-read timeout (408 and
- * close), strict head syntax (bare LF or CR → 400, more header fields than allowed → 431, both and close),
- * strict chunked framing (400 and close) and a connection cap (503 and close). Plain HTTP only. The client's
- * address reaches the app as `info.remoteAddr`: the guard inserts its own field (dropping any client copy)
- * with `Connection: x-edge-peer` (so the forwarder drops it as hop-by-hop) and the unix-side handler reads it;
- * only the guard can connect to the socket (private temp dir).
+ * Connection guard: accepts TCP connections itself and relays each one to `Deno.serve` on a private loopback
+ * TCP port (port 0, needs only --allow-net) with plain read/write loops, so it can do what Deno.serve cannot:
+ * a header-read timeout (408 and close), an idle keep-alive timeout, strict head syntax (bare LF or CR → 400,
+ * more header fields than allowed → 431, both and close), strict chunked framing (400 and close), a
+ * connection cap (503 and close) and closing the connection after a response that says `Connection: close`.
+ * Plain HTTP only. The client's address reaches the app as `info.remoteAddr`: the guard keys each relay by
+ * the local port of its loopback connection, and the inner handler looks its peer up there; a connection to
+ * the inner port that the guard did not open gets 403 and no app.
  */
 import { type BodyFraming, ChunkedScanner, HeadScan, scanHead } from "./head_scanner.ts";
 
@@ -20,12 +21,25 @@ export interface GuardOptions {
   readonly maxConnectionsPerClient: number;
   /** No request in progress and no byte received for this long after a response: close. */
   readonly idleTimeoutMs: number;
+  /** SO_REUSEPORT on the public listener (one guard per worker isolate). */
+  readonly reusePort?: boolean;
+}
+
+/** One relayed client connection, as the inner handler sees it. */
+interface Relay {
+  readonly peer: Deno.NetAddr;
+  /** Set when a response said `Connection: close`: no further request is relayed. */
+  closing: boolean;
+  /** Called once that response is written: ends the inner connection after it. */
+  finish(): void;
 }
 
 const encoder = new TextEncoder();
-const OWN_FIELD = "x-edge-peer";
+/** How long a connection closed after a `Connection: close` response keeps draining the client's bytes. */
+const LINGER_MS = 2_000;
 const REASONS: Record<number, string> = {
   400: "Bad Request",
+  403: "Forbidden",
   408: "Request Timeout",
   431: "Request Header Fields Too Large",
   501: "Not Implemented",
@@ -57,27 +71,45 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 export class ConnectionGuard implements AsyncDisposable {
   readonly addr: Deno.NetAddr;
   readonly #listener: Deno.TcpListener;
-  readonly #server: Deno.HttpServer;
-  readonly #dir: string;
-  readonly #path: string;
+  readonly #server: Deno.HttpServer<Deno.NetAddr>;
+  readonly #inner: Deno.NetAddr;
+  /** Relays by the local port of the guard's connection to the inner server. */
+  readonly #relays = new Map<number, Relay>();
   readonly #options: GuardOptions;
   readonly #clients = new Set<Deno.TcpConn>();
   readonly #perClient = new Map<string, number>();
+  readonly #relaying = new Set<Promise<void>>();
 
   constructor(options: GuardOptions, handler: Deno.ServeHandler<Deno.NetAddr>) {
     this.#options = options;
-    this.#dir = Deno.makeTempDirSync({ prefix: "proxy-edge-" });
-    this.#path = `${this.#dir}/http.sock`;
-    this.#server = Deno.serve({ path: this.#path, onListen() {} }, (request, info) => {
-      const [hostname = "unknown", port = "0"] = (request.headers.get(OWN_FIELD) ?? "").split(" ");
-      return handler(request, {
-        remoteAddr: { transport: "tcp", hostname, port: Number(port) },
-        completed: info.completed,
-      });
+    this.#server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request, info) => {
+      const relay = this.#relays.get(info.remoteAddr.port);
+      if (relay === undefined) {
+        return new Response("403 not through the connection guard\n", {
+          status: 403,
+          headers: { connection: "close" },
+        });
+      }
+      const response = await handler(request, { remoteAddr: relay.peer, completed: info.completed });
+      if (/\bclose\b/i.test(response.headers.get("connection") ?? "")) {
+        relay.closing = true;
+        info.completed.then(() => relay.finish(), () => relay.finish());
+      }
+      return response;
     });
-    this.#listener = Deno.listen({ hostname: options.hostname, port: options.port });
+    this.#inner = this.#server.addr;
+    this.#listener = Deno.listen({
+      hostname: options.hostname,
+      port: options.port,
+      ...(options.reusePort ? { reusePort: true } : {}),
+    });
     this.addr = this.#listener.addr;
     this.#accept();
+  }
+
+  /** The loopback port of the inner Deno.serve (tests). */
+  get innerPort(): number {
+    return this.#inner.port;
   }
 
   /** Open client connections. */
@@ -110,26 +142,27 @@ export class ConnectionGuard implements AsyncDisposable {
         }
         this.#perClient.set(ip, fromIp + 1);
         this.#clients.add(conn);
-        this.#relay(conn).catch(() => {}).finally(() => {
+        const relaying: Promise<void> = this.#relay(conn).catch(() => {}).finally(() => {
+          this.#relaying.delete(relaying);
           this.#clients.delete(conn);
           const left = (this.#perClient.get(ip) ?? 1) - 1;
           if (left === 0) this.#perClient.delete(ip);
           else this.#perClient.set(ip, left);
         });
+        this.#relaying.add(relaying);
       }
     } catch { /* listener closed */ }
   }
 
   async #relay(client: Deno.TcpConn): Promise<void> {
-    let server: Deno.UnixConn;
+    let server: Deno.TcpConn;
     try {
-      server = await Deno.connect({ transport: "unix", path: this.#path });
+      server = await Deno.connect({ hostname: this.#inner.hostname, port: this.#inner.port });
     } catch {
       client.close();
       return;
     }
-    const { hostname, port } = client.remoteAddr;
-    const peer = encoder.encode(`${OWN_FIELD}: ${hostname} ${port}\r\nconnection: ${OWN_FIELD}\r\n`);
+    const innerPort = server.localAddr.port;
     let closed = false;
     const closeAll = () => {
       if (closed) return;
@@ -153,10 +186,21 @@ export class ConnectionGuard implements AsyncDisposable {
         client.close();
       } catch { /* closed */ }
     };
+    const relay: Relay = {
+      peer: client.remoteAddr,
+      closing: false,
+      finish: () => {
+        try {
+          server.closeWrite(); // Deno.serve closes after the response; the back loop then closes the client
+        } catch { /* closed */ }
+      },
+    };
+    this.#relays.set(innerPort, relay);
     let timer = setTimeout(() => fail(408), this.#options.headerTimeoutMs);
     const scan = new HeadScan();
     let head: Uint8Array = new Uint8Array(0);
     let framing: BodyFraming | "tunnel" | "head" = "head";
+    const reader = Promise.withResolvers<void>();
     const back = (async () => {
       const buffer = new Uint8Array(65536);
       while (!closed) {
@@ -168,6 +212,16 @@ export class ConnectionGuard implements AsyncDisposable {
           timer = setTimeout(closeAll, this.#options.idleTimeoutMs);
         }
       }
+      if (relay.closing && !closed) {
+        // Lingering close: FIN after the response, drop what the client still sends, so that closing
+        // with unread bytes does not reset the connection before the client has read the response.
+        try {
+          await client.closeWrite();
+        } catch { /* closed */ }
+        clearTimeout(timer);
+        timer = setTimeout(closeAll, LINGER_MS);
+        await reader.promise;
+      }
       closeAll();
     })();
 
@@ -177,6 +231,7 @@ export class ConnectionGuard implements AsyncDisposable {
     /** Relays bytes[at, n); false when the connection failed. */
     const process = async (bytes: Uint8Array, at: number, n: number): Promise<boolean> => {
       while (at < n) {
+        if (relay.closing) return true; // the app said Connection: close: later bytes are read and dropped
         if (framing === "tunnel") {
           await server.write(bytes.subarray(at, n));
           return true;
@@ -187,21 +242,14 @@ export class ConnectionGuard implements AsyncDisposable {
             timer = setTimeout(() => fail(408), this.#options.headerTimeoutMs);
           }
           head = concat([head, bytes.subarray(at, n)]);
-          const result = scanHead(head, head.length, scan, this.#options, OWN_FIELD);
+          const result = scanHead(head, head.length, scan, this.#options, "");
           if (result.kind === "incomplete") return true;
           if (result.kind === "error") {
             await fail(result.status);
             return false;
           }
           clearTimeout(timer);
-          const parts: Uint8Array[] = [head.subarray(result.start, result.requestLineEnd), peer];
-          let from = result.requestLineEnd;
-          for (const [s, e] of result.drop) {
-            parts.push(head.subarray(from, s));
-            from = e;
-          }
-          parts.push(head.subarray(from, result.end));
-          await server.write(concat(parts));
+          await server.write(head.subarray(result.start, result.end));
           const rest = head.subarray(result.end);
           scan.reset();
           head = new Uint8Array(0);
@@ -240,23 +288,34 @@ export class ConnectionGuard implements AsyncDisposable {
         if (n === null || closed) break;
         if (!(await process(buffer, 0, n))) break;
       }
-      if (!closed) server.closeWrite();
+      if (!closed && !relay.closing) server.closeWrite();
     } catch {
       closeAll();
     }
+    reader.resolve();
     await back;
+    this.#relays.delete(innerPort);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     try {
       this.#listener.close();
     } catch { /* closed */ }
+    // Drain: Deno.serve finishes in-flight responses and closes its side, which ends those relays; then the
+    // client connections still open (mid-head, idle) are closed.
+    await this.#server.shutdown();
+    // The last responses may still be on their way through the relay: let the relays end (Deno.serve has
+    // closed its side of each), bounded, before closing what is left.
+    let bound: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.#relaying]),
+      new Promise((resolve) => bound = setTimeout(resolve, 5_000)),
+    ]);
+    clearTimeout(bound);
     for (const c of this.#clients) {
       try {
         c.close();
       } catch { /* closed */ }
     }
-    await this.#server.shutdown();
-    await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
   }
 }

@@ -16,7 +16,7 @@ import type { MemoryPolicySettings } from "../ratelimit/rate_limiter.ts";
 import { MemoryRateLimitStore } from "../ratelimit/store_memory.ts";
 import { SharedMemoryRateLimitStore } from "../ratelimit/store_shared_memory.ts";
 import { Runtime, stderrLog } from "../runtime.ts";
-import { listenOptions } from "../server_options.ts";
+import { type ProxyListener, serveProxy } from "../edge/serve_proxy.ts";
 import type { ConfigPayload, FromWorker, HealthState, ToWorker } from "./messages.ts";
 import { SharedInFlightCell } from "./shared_in_flight.ts";
 
@@ -74,7 +74,7 @@ export function runWorker(scope: WorkerScope): void {
   let workerId = 0;
   let source: { current: Runtime } | undefined;
   let reloader: Reloader | undefined;
-  let server: Deno.HttpServer | undefined;
+  let server: ProxyListener | undefined;
   let accessLog: BufferedLineWriter | undefined;
   let admin: { fetch(request: Request): Response | Promise<Response> } | undefined;
   // Configs waiting for the (serialized) reloader: each reload's load() takes the next one.
@@ -126,16 +126,14 @@ export function runWorker(scope: WorkerScope): void {
     adminApp.route("/", cachePurgeRoutes(live));
     admin = adminApp;
     await live.current.rateLimiter?.ready();
-    server = Deno.serve({
-      ...listenOptions(config.server),
+    // The connection guard per worker (SO_REUSEPORT): each worker enforces its own caps and timeouts.
+    server = serveProxy(config, app.fetch, (error) => {
+      console.error(`proxy worker ${id}: unhandled error while serving`, error);
+      return new Response("500 internal proxy error\n", { status: 500 });
+    }, {
       port,
-      reusePort: true,
       onListen: ({ hostname, port }) => scope.postMessage({ type: "listening", hostname, port }),
-      onError: (error) => {
-        console.error(`proxy worker ${id}: unhandled error while serving`, error);
-        return new Response("500 internal proxy error\n", { status: 500 });
-      },
-    }, app.fetch);
+    });
   };
 
   const drain = async () => {

@@ -9,6 +9,7 @@ import { Registry } from "../../src/metrics/registry.ts";
 import { Runtime, type RuntimeLog } from "../../src/runtime.ts";
 import type { TransportName } from "../../src/transport/transport.ts";
 import { transportOverride } from "./transports.ts";
+import { serveProxy } from "../../src/edge/serve_proxy.ts";
 
 export interface TestProxy extends AsyncDisposable {
   readonly url: string;
@@ -21,10 +22,20 @@ export interface TestProxy extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** `yaml` is a full config; `server.port` is ignored (port 0 is used). `log` receives the runtime's events. */
+/**
+ * `yaml` is a full config; `server.port` is ignored (port 0 is used). `log` receives the runtime's events.
+ * `guard: true` serves through main.ts's listener (src/edge/serve_proxy.ts: the connection guard unless
+ * `limits.connection_guard: false`); otherwise Deno.serve directly.
+ */
 export function startProxy(
   yaml: string,
-  options: { hostname?: string; accessLog?: LineSink; log?: RuntimeLog; transport?: TransportName } = {},
+  options: {
+    hostname?: string;
+    accessLog?: LineSink;
+    log?: RuntimeLog;
+    transport?: TransportName;
+    guard?: boolean;
+  } = {},
 ): TestProxy {
   const parsed = parseConfig(yaml, "test.yaml");
   const config = withTransport(parsed, options.transport ?? transportOverride());
@@ -41,7 +52,13 @@ export function startProxy(
     metrics,
     ...(options.accessLog ? { accessLog: options.accessLog } : {}),
   });
-  const server = Deno.serve({ hostname: options.hostname ?? "127.0.0.1", port: 0, onListen() {} }, app.fetch);
+  const hostname = options.hostname ?? "127.0.0.1";
+  const server = options.guard
+    ? serveProxy({ ...config, server: { ...config.server, host: hostname, port: 0 } }, app.fetch, (error) => {
+      errors.push(error);
+      return new Response("500\n", { status: 500 });
+    })
+    : Deno.serve({ hostname, port: 0, onListen() {} }, app.fetch);
   const port = server.addr.port;
   const close = async () => {
     await server.shutdown();

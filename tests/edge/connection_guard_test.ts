@@ -1,33 +1,92 @@
 /** The connection guard over raw sockets: slowloris 408, 431, bare LF, the connection cap, peer address. */
 import assert from "node:assert/strict";
 import { ConnectionGuard } from "../../src/edge/connection_guard.ts";
-import { rawExchange, rawRequest } from "../_support/raw_upstream.ts";
+import { rawExchange } from "../_support/raw_upstream.ts";
 
 function start(
   options: { headerTimeoutMs?: number; maxConnections?: number; perClient?: number; idleTimeoutMs?: number } =
     {},
 ): ConnectionGuard {
-  return new ConnectionGuard({
-    hostname: "127.0.0.1",
-    port: 0,
-    headerTimeoutMs: options.headerTimeoutMs ?? 10_000,
-    maxHeaderCount: 100,
-    maxHeadBytes: 32 * 1024,
-    maxConnections: options.maxConnections ?? 0,
-    maxConnectionsPerClient: options.perClient ?? 0,
-    idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
-  }, (request, info) => new Response(`${info.remoteAddr.hostname} ${request.headers.get("x-edge-peer")}`));
+  return new ConnectionGuard(
+    {
+      hostname: "127.0.0.1",
+      port: 0,
+      headerTimeoutMs: options.headerTimeoutMs ?? 10_000,
+      maxHeaderCount: 100,
+      maxHeadBytes: 32 * 1024,
+      maxConnections: options.maxConnections ?? 0,
+      maxConnectionsPerClient: options.perClient ?? 0,
+      idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+    },
+    (request, info) =>
+      new Response(
+        `${info.remoteAddr.hostname} ${info.remoteAddr.port} ${request.headers.get("x-edge-peer")}`,
+        {
+          headers: new URL(request.url).pathname === "/close" ? { connection: "close" } : {},
+        },
+      ),
+  );
 }
 
-Deno.test("the app sees the client's address, and a client copy of the guard's field is dropped", async () => {
+Deno.test("the app sees the client's address and port; a client's X-Edge-Peer is an ordinary field", async () => {
   await using guard = start();
-  const response = await rawRequest(
-    guard.addr.port,
-    "GET / HTTP/1.1\r\nHost: a\r\nX-Edge-Peer: 6.6.6.6 1\r\n\r\n",
-  );
-  assert.equal(response.status, 200);
-  assert.match(new TextDecoder().decode(response.body), /^127\.0\.0\.1 127\.0\.0\.1 \d+$/);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: guard.addr.port });
+  try {
+    await conn.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\nX-Edge-Peer: 6.6.6.6 1\r\n\r\n"));
+    const text = await readUntil(conn, /6\.6\.6\.6 1$/);
+    assert.match(
+      text,
+      new RegExp(`^HTTP/1\\.1 200 [^]*\\r\\n\\r\\n127\\.0\\.0\\.1 ${conn.localAddr.port} 6`),
+    );
+  } finally {
+    conn.close();
+  }
 });
+
+Deno.test("a connection to the inner port that the guard did not open gets 403", async () => {
+  await using guard = start();
+  const text = await rawExchange(guard.innerPort, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  assert.match(text, /^HTTP\/1\.1 403 /);
+});
+
+Deno.test("after a response with Connection: close the connection is closed; the next request is not served", async () => {
+  let served = 0;
+  await using guard = new ConnectionGuard({
+    hostname: "127.0.0.1",
+    port: 0,
+    headerTimeoutMs: 10_000,
+    maxHeaderCount: 100,
+    maxHeadBytes: 32 * 1024,
+    maxConnections: 0,
+    maxConnectionsPerClient: 0,
+    idleTimeoutMs: 60_000,
+  }, () => new Response(`served ${++served}`, { headers: { connection: "close" } }));
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: guard.addr.port });
+  try {
+    await conn.write(new TextEncoder().encode("GET /a HTTP/1.1\r\nHost: a\r\n\r\n"));
+    assert.match(await readUntil(conn, /served 1$/), /^HTTP\/1\.1 200 [^]*served 1$/);
+    await conn.write(new TextEncoder().encode("GET /b HTTP/1.1\r\nHost: a\r\n\r\n")).catch(() => 0);
+    assert.equal(
+      await readUntil(conn, /served 2$/),
+      "",
+      "the connection stayed open after Connection: close",
+    );
+  } finally {
+    conn.close();
+  }
+  assert.equal(served, 1);
+});
+
+async function readUntil(conn: Deno.Conn, done: RegExp): Promise<string> {
+  const buffer = new Uint8Array(4096);
+  let text = "";
+  while (!done.test(text)) {
+    const n = await conn.read(buffer).catch(() => null);
+    if (n === null) break;
+    text += new TextDecoder().decode(buffer.subarray(0, n));
+  }
+  return text;
+}
 
 Deno.test("a head that does not complete within header_timeout gets 408 and the connection is closed", async () => {
   await using guard = start({ headerTimeoutMs: 200 });
