@@ -1,5 +1,6 @@
 import { CircuitBreaker } from "../src/breaker/circuit_breaker.ts";
-import { EjectionGuard } from "../src/breaker/ejection_guard.ts";
+import { PoolBalancer } from "../src/balancer/pool_balancer.ts";
+import { UpstreamSelection } from "../src/pool/upstream_selection.ts";
 import { RetryBudget } from "../src/retry/retry_budget.ts";
 import { Upstream } from "../src/upstream/upstream.ts";
 
@@ -36,9 +37,16 @@ Deno.bench("CircuitBreaker open: admits", { group: "breaker" }, () => {
 
 const pool = Array.from({ length: 8 }, (_, n) => new Upstream(`http://127.0.0.1:${3001 + n}`));
 for (const upstream of pool) upstream.setGate(new CircuitBreaker());
-const guard = new EjectionGuard(pool);
-Deno.bench("EjectionGuard.panic over 8 upstreams", { group: "pool" }, () => {
-  if (guard.panic) throw new Error("should not panic");
+const selection = new UpstreamSelection(new PoolBalancer("bench", pool, { algorithm: "round_robin" }), {
+  panicThresholdPercent: 50,
+  retries: 0,
+  backoffMs: 0,
+  retryBudget: undefined,
+  idleRetryAfterMs: 1_000,
+  log: () => {},
+});
+Deno.bench("UpstreamSelection panic check over 8 upstreams", { group: "pool" }, () => {
+  if (selection.panicking) throw new Error("should not panic");
 });
 
 const budget = new RetryBudget();

@@ -7,7 +7,7 @@
  * Prints requests/s, p50 and p99 at 32 connections, p50 at 1 connection, and the ratios.
  *
  *   deno task load [--duration 10] [--connections 32] [--rounds 3] [--accept-encoding gzip] [--proxy-config FILE]
- *                  [--path /1m | /chunked]   (bench/backend.ts: 1 MiB with Content-Length, 256 KiB chunked)
+ *                  [--path /1m | /chunked] [--only prototype,bare,http1]  (name substrings; naive always)   (bench/backend.ts: 1 MiB with Content-Length, 256 KiB chunked)
  *
  * Targets are measured in alternating rounds (drift on a shared machine hits all of them alike); the table shows
  * medians, and CPU µs per request of each Deno process (from /proc; the number least disturbed by other load).
@@ -151,12 +151,16 @@ async function startProxy(transport: "http1" | "fetch"): Promise<[string, number
 const configFiles: string[] = [];
 const barePort = freePort();
 const barePid = spawn(deno, ["run", "--allow-net", "bench/bare_forwarder.ts", String(barePort), backend]).pid;
+const protoPort = freePort();
+const protoPid =
+  spawn(deno, ["run", "--allow-net", "bench/prototype_forwarder.ts", String(protoPort), backend]).pid;
 const [http1Url, http1Pid] = await startProxy("http1");
 const [fetchUrl, fetchPid] = await startProxy("fetch");
 
 const targets: [string, string, number | undefined][] = [
   ["backend (direct)", backend, backendPid],
   ["naive fetch forwarder", `http://127.0.0.1:${naivePort}`, naivePid],
+  ["40-line prototype (Deno.connect)", `http://127.0.0.1:${protoPort}`, protoPid],
   ["bare http1 forwarder", `http://127.0.0.1:${barePort}`, barePid],
   ["proxy, transport: http1", http1Url, http1Pid],
   ["proxy, transport: fetch", fetchUrl, fetchPid],
@@ -241,7 +245,7 @@ async function fastifyReady(): Promise<boolean> {
   }).output().catch(() => undefined);
   return install?.success === true;
 }
-if ((await which("node")) && await fastifyReady()) {
+if ((!args.only || args.only.includes("fastify")) && (await which("node")) && await fastifyReady()) {
   const fastifyPort = freePort();
   await Deno.writeTextFile(
     `${fastifyDir}/server.cjs`,
@@ -258,6 +262,14 @@ app.listen({ host: "127.0.0.1", port: ${fastifyPort} });
   ]);
 } else console.error("@fastify/http-proxy: not installable, skipped");
 
+// --only a,b: measure only the targets whose names contain one of these words (backend and the naive floor always).
+if (args.only) {
+  const words = args.only.split(",");
+  const keep = targets.filter(([name]) =>
+    name === "naive fetch forwarder" || name === "backend (direct)" || words.some((w) => name.includes(w))
+  );
+  targets.splice(0, targets.length, ...keep);
+}
 try {
   for (const [, url] of targets) await waitForPort(Number(new URL(url).port));
   interface Sample {

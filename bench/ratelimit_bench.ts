@@ -1,6 +1,7 @@
 import { TokenBucket } from "../src/ratelimit/token_bucket.ts";
 import { MemoryRateLimitStore } from "../src/ratelimit/store_memory.ts";
-import { clientAddress, rateLimitKey, TrustedProxies } from "../src/net/client_address.ts";
+import { clientAddress, TrustedProxies } from "../src/net/client_address.ts";
+import { rateLimitKey } from "../src/ratelimit/rate_limit_key.ts";
 
 // A clock that advances 1 µs per call so buckets keep refilling and every path is exercised.
 let t = 0;

@@ -3,15 +3,15 @@ import type { RouteConfig } from "./config/types.ts";
 import { CacheRuntime } from "./cache/cache_runtime.ts";
 import { DEFAULT_POOL } from "./config/validate_config.ts";
 import { TrustedProxies } from "./net/client_address.ts";
-import { InFlight } from "./lifecycle/in_flight.ts";
+import { InFlight } from "./in_flight.ts";
 import { Forwarder } from "./proxy/forward.ts";
 import { RateLimiter, type RateLimiterOptions } from "./ratelimit/rate_limiter.ts";
 import { Router, type RouteSpec } from "./router/router.ts";
-import { PoolRuntime, type RuntimeLog } from "./upstream/pool_runtime.ts";
+import { PoolRuntime, type RuntimeLog } from "./pool/pool_runtime.ts";
 import type { Upstream } from "./upstream/upstream.ts";
 
-export { PoolRuntime } from "./upstream/pool_runtime.ts";
-export type { RuntimeLog } from "./upstream/pool_runtime.ts";
+export { PoolRuntime } from "./pool/pool_runtime.ts";
+export type { RuntimeLog } from "./pool/pool_runtime.ts";
 
 export interface RouteRuntime {
   readonly name: string;

@@ -52,11 +52,26 @@ export function createAdminApp(options: AdminAppOptions): Hono {
     const method = c.req.query("method") ?? "GET";
     if (!path.startsWith("/")) return c.json({ error: "path must start with /" }, 400);
     if (!/^[A-Za-z]{1,20}$/.test(method)) return c.json({ error: "method must be a method name" }, 400);
+    // The facts selection reads: `cookie=` (a Cookie header), `header=Name:value` (repeatable), `client=`.
+    const headers = new Headers();
+    const cookie = c.req.query("cookie");
+    if (cookie !== undefined) headers.set("cookie", cookie);
+    for (const field of c.req.queries("header") ?? []) {
+      const colon = field.indexOf(":");
+      if (colon < 1) return c.json({ error: "header must be Name:value" }, 400);
+      try {
+        headers.append(field.slice(0, colon).trim(), field.slice(colon + 1).trim());
+      } catch {
+        return c.json({ error: `invalid header ${JSON.stringify(field)}` }, 400);
+      }
+    }
     const result = await explain(source.current, {
       method,
       host: c.req.query("host") ?? "",
       path,
       key: c.req.query("key"),
+      headers,
+      clientIp: c.req.query("client") ?? "",
     }, { rateLimitTokens });
     return c.json(result, 200, NO_STORE);
   });

@@ -1,11 +1,12 @@
 /**
  * `/explain`: what the proxy would do with a request, without sending one — the route and why (every
- * candidate the router tried), the pool, each upstream's availability, breaker state and balancer inputs,
- * and the rate limit left for a key.
+ * candidate the router tried), the pool, the upstream the pool's selection would choose (the same code a real
+ * request runs, src/pool/upstream_selection.ts), each upstream's availability, breaker state and balancer
+ * inputs, and the rate limit left for a key.
  */
 import type { MatchStep } from "../router/router.ts";
+import type { SelectionRule } from "../pool/upstream_selection.ts";
 import type { RouteRuntime, Runtime } from "../runtime.ts";
-import type { Upstream } from "../upstream/upstream.ts";
 import type { CircuitState } from "../metrics/stats_types.ts";
 import { circuitStateOf } from "./upstream_snapshots.ts";
 
@@ -16,6 +17,10 @@ export interface ExplainQuery {
   readonly path: string;
   /** Rate-limit key to look up (client address, header value…); optional. */
   readonly key?: string | undefined;
+  /** Request headers that selection reads (`Cookie` for sticky pools, the `hash_key` header). */
+  readonly headers?: Headers | undefined;
+  /** Client address for `hash_key: client_ip`. Default `""`. */
+  readonly clientIp?: string | undefined;
 }
 
 /**
@@ -37,8 +42,22 @@ export interface ExplainedUpstream {
   readonly breaker: CircuitState;
   readonly inFlight: number;
   readonly latencyEwmaMs: number;
-  /** The balancer's own score for this upstream when it exposes one (`score(upstream)`), else `null`. */
-  readonly score: number | null;
+}
+
+/** Where the request would go, decided by the same selection code a real request runs. */
+export interface ExplainedSelection {
+  /**
+   * The upstream chosen: by a valid sticky cookie, or by the consistent-hash key. `null` when it depends on
+   * the balancer's turn at request time (`rule: "balancer"`), in panic (round robin over every upstream), or
+   * when there is nothing to send to (`rule: "none"`: the proxy answers 503).
+   */
+  readonly upstream: string | null;
+  readonly rule: SelectionRule;
+  /** The consistent-hash key read from the request, when the pool hashes and the key is present. */
+  readonly hashKey: string | null;
+  /** Share of the pool available, in percent (backups stand in for primaries). */
+  readonly availablePercent: number;
+  readonly panic: boolean;
 }
 
 export interface Explanation {
@@ -53,6 +72,7 @@ export interface Explanation {
     readonly name: string;
     readonly algorithm: string;
     readonly available: number;
+    readonly selection: ExplainedSelection;
     readonly upstreams: readonly ExplainedUpstream[];
   } | null;
   readonly rateLimit: {
@@ -61,15 +81,6 @@ export interface Explanation {
     readonly key: string | null;
     readonly tokensLeft: number | null;
   } | null;
-}
-
-/** A balancer that can tell how it rates an upstream (lower is better); optional. */
-interface ScoringBalancer {
-  score(upstream: Upstream): number;
-}
-
-function hasScore(balancer: object): balancer is ScoringBalancer {
-  return typeof (balancer as Partial<ScoringBalancer>).score === "function";
 }
 
 export async function explain(
@@ -88,7 +99,13 @@ export async function explain(
     return { request, route: null, fallback: false, candidates, pool: null, rateLimit: null };
   }
   const pool = route.pool;
-  const balancer = pool.balancer;
+  const preview = pool.selection.preview({
+    method,
+    headers: query.headers ?? new Headers(),
+    peerIp: query.clientIp ?? "",
+    trustedProxies: undefined,
+    path,
+  });
   const at = now();
   const upstreams = pool.upstreams.map((u): ExplainedUpstream => ({
     id: u.id,
@@ -99,7 +116,6 @@ export async function explain(
     breaker: circuitStateOf(u),
     inFlight: u.inFlight,
     latencyEwmaMs: u.latencyEwmaMs(at),
-    score: hasScore(balancer) ? balancer.score(u) : null,
   }));
   const limit = runtime.config.rateLimit;
   const key = query.key ?? null;
@@ -115,6 +131,13 @@ export async function explain(
       name: pool.name,
       algorithm: runtime.config.pools.get(pool.name)?.loadBalancer.algorithm ?? "round_robin",
       available: upstreams.filter((u) => u.available).length,
+      selection: {
+        upstream: preview.upstream?.id ?? null,
+        rule: preview.rule,
+        hashKey: preview.hashKey ?? null,
+        availablePercent: Math.round(preview.availableShare * 100),
+        panic: preview.panic,
+      },
       upstreams,
     },
     rateLimit: limit

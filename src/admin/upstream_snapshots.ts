@@ -4,18 +4,9 @@ import type { UpstreamSnapshot } from "../metrics/proxy_metrics.ts";
 import type { Runtime } from "../runtime.ts";
 import type { Upstream } from "../upstream/upstream.ts";
 
-const STATES: ReadonlySet<string> = new Set(["closed", "open", "half_open"]);
-
-/**
- * The breaker state of an upstream. Its gate (the circuit breaker) is asked for a `state` in the breaker's
- * own names; a gate without one is `open` while it refuses and `closed` otherwise; no gate is `closed`.
- */
+/** The breaker state of an upstream; an upstream without a gate is `closed`. */
 export function circuitStateOf(upstream: Upstream): CircuitState {
-  const gate = upstream.gate;
-  if (gate === undefined) return "closed";
-  const state = (gate as { readonly state?: unknown }).state;
-  if (typeof state === "string" && STATES.has(state)) return state as CircuitState;
-  return gate.admits ? "closed" : "open";
+  return upstream.gate?.state ?? "closed";
 }
 
 /**

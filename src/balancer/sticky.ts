@@ -113,12 +113,16 @@ export class Sticky {
    * the inner balancer plus the Set-Cookie header value that pins the client to it.
    */
   pickWithCookie(cookieValue: string | undefined, context?: PickContext): StickyPick {
-    const pinned = cookieValue === undefined ? undefined : this.verify(cookieValue);
-    if (pinned !== undefined && pinned.available && (this.#honours?.(pinned) ?? true)) {
-      return { upstream: pinned, setCookie: undefined };
-    }
+    const pinned = this.pinned(cookieValue);
+    if (pinned !== undefined) return { upstream: pinned, setCookie: undefined };
     const upstream = this.#inner.pick(context);
     return { upstream, setCookie: upstream === undefined ? undefined : this.setCookieFor(upstream) };
+  }
+
+  /** The upstream `cookieValue` pins to when it verifies and the pin is honoured now (available), else undefined. */
+  pinned(cookieValue: string | undefined): Upstream | undefined {
+    const pinned = cookieValue === undefined ? undefined : this.verify(cookieValue);
+    return pinned !== undefined && pinned.available && (this.#honours?.(pinned) ?? true) ? pinned : undefined;
   }
 
   /** The upstream a cookie value pins to, or undefined when it does not verify. */

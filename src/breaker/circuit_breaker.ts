@@ -1,4 +1,4 @@
-import type { AdmissionGate } from "../upstream/upstream.ts";
+import type { AdmissionGate, GateState } from "../upstream/upstream.ts";
 import { RollingCounter } from "./rolling_counter.ts";
 
 /**
@@ -21,7 +21,7 @@ import { RollingCounter } from "./rolling_counter.ts";
  * Pure module: time and chance come from the injected `now()` and `random()`.
  */
 
-export type CircuitState = "closed" | "open" | "half_open";
+export type CircuitState = GateState;
 
 /** Called after every state change; must not throw (it runs inside the request path). */
 export type CircuitStateListener = (to: CircuitState, from: CircuitState) => void;

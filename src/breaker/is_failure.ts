@@ -5,20 +5,14 @@
  * Pure module.
  */
 
-/** Why a request to an upstream produced no response. */
+/** Why a request to an upstream produced no response (the forwarder's failure kinds, grouped). */
 export type UpstreamErrorReason =
   /** No response (headers) within the deadline. */
   | "timeout"
   /** TCP connection refused: nothing listens; no byte of the request reached the upstream. */
   | "refused"
-  /** Connection reset or closed mid-exchange. */
-  | "reset"
-  /** The upstream host name did not resolve; no byte reached the upstream. */
-  | "dns"
-  /** TLS handshake failed. */
-  | "tls"
-  /** The downstream client went away and we aborted: says nothing about the upstream. */
-  | "client_aborted";
+  /** Connection reset or closed mid-exchange, or an unusable response head. */
+  | "reset";
 
 /** The result of one attempt, as far as the forwarder knows it. */
 export type UpstreamOutcome =
@@ -28,14 +22,15 @@ export type UpstreamOutcome =
 /**
  * True when the outcome counts against the upstream's health.
  *
- * - Transport errors count, except `client_aborted` (the client's doing, not the upstream's).
+ * - Transport errors count. (A client that went away is not an outcome: the caller releases the
+ *   reservation instead of reporting.)
  * - 5xx responses count, except 501 Not Implemented and 505 HTTP Version Not Supported: those
  *   are deterministic answers about the request (RFC 9110 §15.6.2, §15.6.6), not signs of
  *   a sick server, and ejecting for them would punish a healthy upstream.
  * - 4xx count as success: the upstream works, the client asked for something wrong.
  */
 export function isFailure(outcome: UpstreamOutcome): boolean {
-  if (outcome.kind === "error") return outcome.reason !== "client_aborted";
+  if (outcome.kind === "error") return true;
   const { status } = outcome;
   return status >= 500 && status <= 599 && status !== 501 && status !== 505;
 }

@@ -40,6 +40,7 @@ export class CacheRuntime {
       sortQuery: config.sortQuery,
       cacheName,
       targetedFields: config.targetedFields,
+      serveStaleOnErrorMs: config.serveStaleOnErrorMs,
       now,
     });
     const lock = config.lockTimeoutMs ??

@@ -105,13 +105,15 @@ export type CacheLookup =
   /**
    * Forward with `conditionalHeaders` added; on 304 call `revalidated()`, on 200 `store()`. When
    * `staleIfError` is true and the upstream fails or answers 500/502/503/504, serve the stale entry
-   * (RFC 5861 §4).
+   * (RFC 5861 §4). When `staleOnError` is true and the upstream cannot be reached (no response at all),
+   * serve the stale entry (`cache.serve_stale_on_error`, RFC 9111 §4.2.4).
    */
   | Reusable & {
     readonly kind: "revalidate";
     readonly fwd: "stale" | "request";
     readonly conditionalHeaders: Array<[string, string]>;
     readonly staleIfError: boolean;
+    readonly staleOnError: boolean;
   }
   /** Nothing usable stored: forward. */
   | { readonly kind: "miss"; readonly fwd: "uri-miss" | "vary-miss" | "method" }
@@ -143,6 +145,11 @@ export interface HttpCacheOptions {
   cacheName?: string;
   /** Targeted cache-control fields in priority order (RFC 9213). Default ["cdn-cache-control"]. */
   targetedFields?: readonly string[];
+  /**
+   * How long past its freshness a stored response may be served when the upstream cannot be reached, in ms
+   * (`cache.serve_stale_on_error`); 0 = off. Default 0.
+   */
+  serveStaleOnErrorMs?: number;
   /** Clock in epoch ms. Default Date.now. */
   now?: () => number;
   /** Called when an entry is evicted to make room (metrics). */
@@ -172,6 +179,7 @@ export class HttpCache {
   readonly defaultTtlMs: number;
   readonly shared: boolean;
   readonly cacheName: string;
+  readonly serveStaleOnErrorMs: number;
   readonly #targetedFields: readonly string[];
   /** `cacheName` as Cache-Status writes it (token or quoted string), formatted once. */
   readonly #statusName: string;
@@ -193,6 +201,7 @@ export class HttpCache {
       sortQuery = false,
       cacheName = "proxy",
       targetedFields = ["cdn-cache-control"],
+      serveStaleOnErrorMs = 0,
       now = Date.now,
       onEvict,
     } = options;
@@ -202,6 +211,9 @@ export class HttpCache {
     if (!(defaultTtlMs >= 0) || !Number.isFinite(defaultTtlMs)) {
       throw new RangeError(`HttpCache defaultTtlMs must be a finite number ≥ 0, got ${defaultTtlMs}`);
     }
+    if (!(serveStaleOnErrorMs >= 0)) {
+      throw new RangeError(`HttpCache serveStaleOnErrorMs must be ≥ 0, got ${serveStaleOnErrorMs}`);
+    }
     if (typeof cacheName !== "string" || cacheName === "") {
       throw new TypeError("HttpCache cacheName must be a non-empty string");
     }
@@ -210,6 +222,7 @@ export class HttpCache {
     this.defaultTtlMs = defaultTtlMs;
     this.shared = shared;
     this.cacheName = cacheName;
+    this.serveStaleOnErrorMs = serveStaleOnErrorMs;
     this.#targetedFields = targetedFields.map((name) => name.toLowerCase());
     this.#statusName = cacheStatusName(cacheName);
     this.#now = now;
@@ -268,8 +281,11 @@ export class HttpCache {
         validOr(deltaSeconds(resCc, "stale-if-error"), -1),
         validOr(deltaSeconds(reqCc, "stale-if-error"), -1),
       );
-      const staleIfError = !mustRevalidate && !resCc.has("no-cache") && window >= 0 &&
-        Math.max(0, stalenessMs) <= window * 1000;
+      const staleAllowed = !mustRevalidate && !resCc.has("no-cache");
+      const staleIfError = staleAllowed && window >= 0 && Math.max(0, stalenessMs) <= window * 1000;
+      // RFC 9111 §4.2.4: serving stale while disconnected, never against an explicit directive.
+      const staleOnError = staleAllowed && this.serveStaleOnErrorMs > 0 &&
+        Math.max(0, stalenessMs) <= this.serveStaleOnErrorMs;
       return {
         kind: "revalidate",
         entry,
@@ -278,6 +294,7 @@ export class HttpCache {
         fwd,
         conditionalHeaders: conditionalHeaders(entry.headers),
         staleIfError,
+        staleOnError,
       };
     };
 

@@ -23,6 +23,11 @@ export interface CacheConfig {
   readonly lockTimeoutMs: number | undefined;
   /** Targeted cache-control fields (RFC 9213) in priority order; empty disables. */
   readonly targetedFields: readonly string[];
+  /**
+   * How long past its freshness a stored response may still be served when the upstream cannot be reached
+   * (refused, reset or closed before a complete head, timed out, no upstream available); 0 = off.
+   */
+  readonly serveStaleOnErrorMs: number;
 }
 
 export const CACHE_KEYS = [
@@ -35,6 +40,7 @@ export const CACHE_KEYS = [
   "coalesce",
   "lock_timeout",
   "targeted_fields",
+  "serve_stale_on_error",
 ];
 
 const MIB = 1024 * 1024;
@@ -107,6 +113,10 @@ export function readCache(value: unknown, reader: ConfigReader): CacheConfig | u
     sortQuery: reader.boolean(m.sort_query, ["cache", "sort_query"], false),
     coalesce: reader.boolean(m.coalesce, ["cache", "coalesce"], true),
     lockTimeoutMs: reader.duration(m.lock_timeout, ["cache", "lock_timeout"], { min: 1 }),
+    serveStaleOnErrorMs: reader.duration(m.serve_stale_on_error, ["cache", "serve_stale_on_error"], {
+      default: 0,
+      min: 0,
+    }),
   };
 }
 
@@ -115,7 +125,7 @@ export function sameCacheConfig(a: CacheConfig | undefined, b: CacheConfig | und
   if (a === undefined || b === undefined) return a === b;
   return a.maxSize === b.maxSize && a.ttlMs === b.ttlMs && a.maxBytes === b.maxBytes &&
     a.maxObjectBytes === b.maxObjectBytes && a.sortQuery === b.sortQuery && a.coalesce === b.coalesce &&
-    a.lockTimeoutMs === b.lockTimeoutMs &&
+    a.lockTimeoutMs === b.lockTimeoutMs && a.serveStaleOnErrorMs === b.serveStaleOnErrorMs &&
     a.targetedFields.join("\n").toLowerCase() === b.targetedFields.join("\n").toLowerCase() &&
     a.ignoredQueryParams.length === b.ignoredQueryParams.length &&
     a.ignoredQueryParams.every((name, i) => name === b.ignoredQueryParams[i]);

@@ -1,59 +1,22 @@
-import {
-  type ForwardedHeaderKind,
-  parseRateLimitKeySpec,
-  type RateLimitKeySpec,
-} from "../net/client_address.ts";
+import type { ForwardedHeaderKind } from "../net/client_address.ts";
+import { parseRateLimitKeySpec, type RateLimitKeySpec } from "../ratelimit/rate_limit_key.ts";
+import type {
+  RateLimitConfig,
+  RateLimitHeadersMode,
+  RateLimitStoreConfig,
+  RouteRateLimitConfig,
+} from "../ratelimit/rate_limit_settings.ts";
 import type { FailureMode } from "../ratelimit/store_redis.ts";
 import { type ConfigReader, describe } from "./config_reader.ts";
 import type { ConfigPath } from "./yaml_source.ts";
 
-/** One token-bucket rule: who shares a bucket (`key`) and how fast it refills. */
-export interface RateLimitPolicyConfig {
-  /** Name in `RateLimit-Policy` / `RateLimit` (printable ASCII). */
-  readonly policy: string;
-  /** Tokens added per second (> 0, may be fractional). */
-  readonly requestsPerSecond: number;
-  /** Bucket size: requests allowed at once after an idle period. */
-  readonly burst: number;
-  readonly key: RateLimitKeySpec;
-}
-
-/** Where buckets live. */
-export type RateLimitStoreConfig =
-  | { readonly kind: "memory" }
-  | {
-    readonly kind: "redis";
-    readonly url: string;
-    /** Longest wait for Redis before answering per `failureMode`. */
-    readonly timeoutMs: number;
-    /** Prefix of every Redis key (the policy name follows it). */
-    readonly keyPrefix: string;
-  };
-
-/** Which responses carry `RateLimit-Policy` and `RateLimit`: every one, only 429s, or none. */
-export type RateLimitHeadersMode = "all" | "limited" | "none";
-
-/** `rate_limit:` — token buckets per client; absent means off (unless a route sets its own). */
-export interface RateLimitConfig extends RateLimitPolicyConfig {
-  readonly headers: RateLimitHeadersMode;
-  /** Which header trusted proxies write the client address into. */
-  readonly forwardedHeader: ForwardedHeaderKind;
-  /** Most buckets the memory store keeps per policy. */
-  readonly maxKeys: number;
-  readonly store: RateLimitStoreConfig;
-  /** What to do while the store (Redis) cannot be asked. */
-  readonly failureMode: FailureMode;
-}
-
-/** `routes[].rate_limit:` — `off`, or the route's own limits. Unset keys follow the top-level section. */
-export interface RouteRateLimitConfig {
-  readonly requestsPerSecond: number;
-  readonly burst: number;
-  /** Undefined: the top-level `rate_limit.key` (or client_ip). */
-  readonly key: RateLimitKeySpec | undefined;
-  /** Undefined: the route's name. */
-  readonly policy: string | undefined;
-}
+export type {
+  RateLimitConfig,
+  RateLimitHeadersMode,
+  RateLimitPolicyConfig,
+  RateLimitStoreConfig,
+  RouteRateLimitConfig,
+} from "../ratelimit/rate_limit_settings.ts";
 
 export const RATE_LIMIT_KEYS = [
   "requests_per_second",

@@ -1,4 +1,4 @@
-import type { RuntimeLog } from "../upstream/pool_runtime.ts";
+import type { RuntimeLog } from "../pool/pool_runtime.ts";
 
 /** A listener that can stop accepting and wait for its in-flight requests (`Deno.HttpServer`). */
 export interface Drainable {

@@ -11,6 +11,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import { type Bytes, captureBody, readCapped } from "../cache/body_capture.ts";
+import { contentRange, type RangeAnswer, rangeAnswer } from "../cache/byte_range.ts";
 import type { CacheRuntime } from "../cache/cache_runtime.ts";
 import type { CacheStatus, ForwardReason, XCache } from "../cache/cache_status.ts";
 import { type HeaderPairs, headerValue } from "../cache/header_list.ts";
@@ -22,6 +23,7 @@ import {
   type UpstreamResponse,
 } from "../cache/http_cache.ts";
 import { clientNotModified, NOT_MODIFIED_FIELDS } from "../cache/revalidation.ts";
+import { staleOnErrorStatus, unreachableError } from "../cache/stale_on_error.ts";
 import { surrogateCapability } from "../cache/surrogate_control.ts";
 import type { CacheResult, ProxyMetrics } from "../metrics/proxy_metrics.ts";
 import { encodeForClient } from "../proxy/compression.ts";
@@ -181,14 +183,20 @@ async function revalidate(
   const conditional = found.conditionalHeaders;
   let fetched: Fetched;
   try {
-    fetched = await fetchUpstream(c, cache, creq.method, conditional);
+    fetched = await fetchUpstream(c, cache, creq.method, conditional, false, true);
   } catch (error) {
-    if (!found.staleIfError) {
-      record(c, "miss");
-      throw error;
+    if (found.staleIfError) {
+      record(c, "stale");
+      return serveStale(c, cache, creq, found.entry, found.fwd);
     }
-    record(c, "stale");
-    return serveStale(c, cache, creq, found.entry, found.fwd);
+    const unreachable = found.staleOnError ? unreachableError(error) : undefined;
+    if (unreachable !== undefined) {
+      record(c, "stale");
+      const { fwdStatus, detail } = staleOnErrorStatus(unreachable);
+      return serveStale(c, cache, creq, found.entry, found.fwd, fwdStatus, detail);
+    }
+    record(c, "miss");
+    throw error;
   }
   const { response, head } = fetched;
   if (conditional.length > 0 && response.status === 304) {
@@ -227,6 +235,7 @@ function serveStale(
   entry: CacheEntry,
   fwd: ForwardReason,
   fwdStatus?: number,
+  detail = "stale-if-error",
 ): Response {
   const { ageMs, ttlMs } = cache.http.ageOf(entry, cache.now());
   return serveStored(
@@ -239,7 +248,7 @@ function serveStale(
       fwd,
       ...(fwdStatus === undefined ? {} : { fwdStatus }),
       ttlSeconds: ttlMs / 1000,
-      detail: "stale-if-error",
+      detail,
     },
     "STALE",
   );
@@ -346,6 +355,18 @@ function serveStored(
     return response;
   }
   const method = c.req.raw.method;
+  if (method === "GET" && entry.status === 200) {
+    const range = c.req.raw.headers.get("range");
+    if (range !== null) {
+      const answer = rangeAnswer(
+        range,
+        c.req.raw.headers.get("if-range"),
+        entry.served,
+        entry.body.byteLength,
+      );
+      if (answer.kind !== "full") return servePartial(entry, answer, age, cacheStatus, xCache, requestId);
+    }
+  }
   const bodyless = method === "HEAD" || NULL_BODY.has(entry.status);
   if (!bodyless && entry.body.byteLength > 0 && c.get("runtime").config.server.compression) {
     const acceptEncoding = c.req.raw.headers.get("accept-encoding");
@@ -364,6 +385,32 @@ function serveStored(
   const response = new Response(bodyless ? null : entry.body, { status: entry.status });
   const headers = response.headers;
   for (const [name, value] of entry.served) headers.append(name, value);
+  appendOwn(headers, age, cacheStatus, xCache, requestId);
+  return response;
+}
+
+/** RFC 9110 §14: one range of a stored 200 as 206, or 416 when it lies past the end. Never re-encoded. */
+function servePartial(
+  entry: CacheEntry,
+  answer: Exclude<RangeAnswer, { kind: "full" }>,
+  age: string,
+  cacheStatus: string,
+  xCache: XCache,
+  requestId: string,
+): Response {
+  if (answer.kind === "unsatisfiable") {
+    const response = new Response(null, { status: 416 });
+    response.headers.set("content-range", contentRange(answer));
+    appendOwn(response.headers, age, cacheStatus, xCache, requestId);
+    return response;
+  }
+  // Deno.serve sets Content-Length from the slice.
+  const response = new Response(entry.body.subarray(answer.start, answer.end + 1), { status: 206 });
+  const headers = response.headers;
+  for (const [name, value] of entry.served) {
+    if (name !== "content-length" && name !== "content-range") headers.append(name, value);
+  }
+  headers.set("content-range", contentRange(answer));
   appendOwn(headers, age, cacheStatus, xCache, requestId);
   return response;
 }
@@ -416,7 +463,9 @@ function lengthMatches(headers: HeaderPairs, bytes: Uint8Array): boolean {
 /**
  * Forwards to an upstream of the route's pool, as forwardRequest does, but asks for the identity body
  * (the store keeps one representation and encodes per client) and sends `conditional` instead of the
- * client's own validators when given.
+ * client's own validators when given. `whole` (revalidations and background refreshes of a stored entry)
+ * drops the client's Range and If-Range: the store needs the complete response and serves ranges from it.
+ * A miss keeps them, so a range of a large object stays a 206 from the origin (relayed, never stored).
  */
 async function fetchUpstream(
   c: Ctx,
@@ -424,6 +473,7 @@ async function fetchUpstream(
   method: string,
   conditional: ReadonlyArray<readonly [string, string]>,
   background = false,
+  whole = background,
 ): Promise<Fetched> {
   const requestTime = cache.now();
   const response = await forwardToPool(c, {
@@ -433,6 +483,10 @@ async function fetchUpstream(
       const capability = surrogateCapability(cache.http.cacheName);
       const prior = headers["surrogate-capability"];
       headers["surrogate-capability"] = prior === undefined ? capability : `${prior}, ${capability}`;
+      if (whole) {
+        delete headers["range"];
+        delete headers["if-range"];
+      }
       if (conditional.length > 0) {
         for (const name of CONDITIONALS) delete headers[name];
         for (const [name, value] of conditional) headers[name] = value;

@@ -3,6 +3,7 @@ import type { AppEnv } from "../app_env.ts";
 import { errorResponse, ProxyError } from "../proxy/errors.ts";
 import { upstreamRequestHeaders } from "../proxy/headers.ts";
 import type { Upstream } from "../upstream/upstream.ts";
+import { requestFacts } from "./forward_request.ts";
 
 /** Told when a relayed WebSocket opens and closes (ProxyMetrics has these two methods). */
 export interface WebSocketObserver {
@@ -14,9 +15,6 @@ export interface WebSocketProxyOptions {
   /** Counts open relays, e.g. the metrics registry's `proxy_websockets_open` gauge. */
   observer?: WebSocketObserver;
 }
-
-/** Seconds a client should wait before retrying when no upstream is available. */
-const NO_UPSTREAM_RETRY_AFTER_MS = 1_000;
 
 /** Handshake fields the upstream connection makes itself (RFC 6455 §4.1), plus our fetch-only placeholders. */
 const HANDSHAKE_FIELDS = [
@@ -34,7 +32,9 @@ type Frame = string | ArrayBuffer;
 
 /**
  * Relays `Upgrade: websocket` requests (RFC 6455) to an upstream of the route's pool, so it sits after
- * routing and before the forwarder (which strips `Upgrade` as a hop-by-hop field).
+ * routing and before the forwarder (which strips `Upgrade` as a hop-by-hop field). The upstream is the one an
+ * HTTP request with the same facts gets (src/pool/upstream_selection.ts: sticky cookie, hash key, backups,
+ * breakers, panic); a handshake that fails before any answer is retried on another upstream as a GET would be.
  *
  * The upstream side is Deno's `WebSocket` client, whose non-standard `headers` option carries cookies, auth
  * and the X-Forwarded fields; the client side is accepted only once the upstream has accepted, so the
@@ -60,11 +60,7 @@ export function webSocketProxy(options: WebSocketProxyOptions = {}): MiddlewareH
       });
     }
     const pool = route.pool;
-    const upstream = pool.balancer.pick() ?? pool.pickPanic(undefined);
-    if (upstream === undefined) {
-      throw new ProxyError("no_upstream", `pool "${pool.name}"`, NO_UPSTREAM_RETRY_AFTER_MS);
-    }
-    c.set("upstream", upstream);
+    const attempt = pool.selection.begin(requestFacts(c, request.method));
 
     // Everything we need from the request is read here: after Deno.upgradeWebSocket it is closed.
     const headers = upstreamRequestHeaders(incoming, {
@@ -85,23 +81,37 @@ export function webSocketProxy(options: WebSocketProxyOptions = {}): MiddlewareH
     }
     const protocols = (incoming.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim())
       .filter((p) => p !== "");
-    const url = upstream.id.replace(/^http/, "ws") + c.var.pathAndQuery;
     const client = pool.webSocketClient;
 
-    upstream.acquire();
+    let upstream: Upstream;
     let upstreamSocket: WebSocket;
-    try {
-      upstreamSocket = await connect(url, {
-        protocols,
-        headers,
-        ...(client ? { client } : {}),
-      }, runtime.config.server.firstByteTimeoutMs);
-    } catch (error) {
-      upstream.release();
-      if (error instanceof RefusedUpgrade) {
-        return errorResponse(error.status, "upstream refused the WebSocket upgrade", requestId);
+    for (;;) {
+      upstream = attempt.upstream!;
+      c.set("upstream", upstream);
+      c.set("attempts", attempt.count);
+      const url = upstream.id.replace(/^http/, "ws") + c.var.pathAndQuery;
+      upstream.acquire();
+      try {
+        upstreamSocket = await connect(url, {
+          protocols,
+          headers,
+          ...(client ? { client } : {}),
+        }, runtime.config.server.firstByteTimeoutMs);
+        attempt.answered(101);
+        break;
+      } catch (error) {
+        upstream.release();
+        if (error instanceof RefusedUpgrade) {
+          attempt.answered(error.status);
+          return errorResponse(error.status, "upstream refused the WebSocket upgrade", requestId);
+        }
+        if (!(error instanceof ProxyError)) {
+          attempt.abandoned();
+          throw error;
+        }
+        if (!attempt.failed(error)) throw error;
+        await attempt.backoff();
       }
-      throw error;
     }
 
     let upgraded: Deno.WebSocketUpgrade;

@@ -6,7 +6,6 @@
 export type FailureKind =
   | "no_route" // no route matched and there is no default pool
   | "no_upstream" // every upstream of the pool is unavailable
-  | "circuit_open" // the picked upstream's breaker refuses
   | "pool_full" // every allowed connection to the upstream stayed busy past connection_pool.queue_timeout
   | "timeout" // first-byte or overall deadline passed before response headers
   | "refused" // connection refused
@@ -18,7 +17,6 @@ export type FailureKind =
 const STATUS: Readonly<Record<FailureKind, number>> = {
   no_route: 404,
   no_upstream: 503,
-  circuit_open: 503,
   pool_full: 503,
   timeout: 504,
   refused: 502,
@@ -31,7 +29,6 @@ const STATUS: Readonly<Record<FailureKind, number>> = {
 const REASON: Readonly<Record<FailureKind, string>> = {
   no_route: "no route for this request",
   no_upstream: "no upstream available",
-  circuit_open: "upstream circuit open",
   pool_full: "upstream connection limit reached",
   timeout: "upstream timed out",
   refused: "cannot connect to upstream",

@@ -5,7 +5,12 @@ import type { Upstream } from "../upstream/upstream.ts";
 import { type BodyStream, encodeForClient } from "./compression.ts";
 import { DeadlineSweeper, type SweepEntry } from "./deadline_sweeper.ts";
 import { classifyFetchError, ProxyError } from "./errors.ts";
-import { cleanResponseHeaders, type HeaderRecord, scanResponseHeaders } from "./headers.ts";
+import {
+  cleanResponseHeaders,
+  type HeaderRecord,
+  responseFromFields,
+  scanResponseHeaders,
+} from "./headers.ts";
 
 /** A request still waiting for its upstream's head after this long starts watching for the client leaving. */
 const WATCH_CLIENT_AFTER_MS = 50;
@@ -260,7 +265,11 @@ export class Forwarder implements Disposable {
     if (!input.completed) end(status, "completed");
     const statusText = response.statusText;
     if (scan.contentEncoding === undefined && (acceptEncoding === null || !this.#compression)) {
-      // Fast path: the upstream's Headers go into the Response as they are; then the few fixes are applied.
+      // Fast path: the upstream's fields go into the Response as they are; then the few fixes are applied.
+      const fields = response.headers;
+      if (Array.isArray(fields)) {
+        return responseFromFields(upstreamBody, { status, statusText }, fields, scan);
+      }
       const out = new Response(upstreamBody, { status, statusText, headers: response.headers });
       cleanResponseHeaders(out.headers, scan);
       return out;

@@ -1,13 +1,7 @@
-import type { RateLimitConfig, RateLimitHeadersMode } from "../config/rate_limit_section.ts";
-import type { RouteConfig } from "../config/routes_section.ts";
-import {
-  clientAddress,
-  type ForwardedHeaderKind,
-  rateLimitKey,
-  type RateLimitKeySpec,
-  type TrustedProxies,
-} from "../net/client_address.ts";
+import { clientAddress, type ForwardedHeaderKind, type TrustedProxies } from "../net/client_address.ts";
 import { formatRateLimitPolicy, rateLimitFormatter } from "./rate_limit_headers.ts";
+import { rateLimitKey, type RateLimitKeySpec } from "./rate_limit_key.ts";
+import type { RateLimitConfig, RateLimitHeadersMode, RouteRateLimitConfig } from "./rate_limit_settings.ts";
 import type { RateLimitStore } from "./rate_limit_store.ts";
 import { MemoryRateLimitStore } from "./store_memory.ts";
 import { SharedMemoryRateLimitStore } from "./store_shared_memory.ts";
@@ -75,11 +69,17 @@ export interface RateLimitPolicyStats {
   readonly redisFallbacks?: number;
 }
 
+/** What the rate limiter reads of a route (the config's `RouteConfig` is one). */
+export interface RateLimitedRoute {
+  readonly name: string;
+  readonly rateLimit?: RouteRateLimitConfig | "off";
+}
+
 /** Options for {@link RateLimiter}. */
 export interface RateLimiterOptions {
   /** The top-level `rate_limit` section (undefined: only routes with their own limits are limited). */
   readonly config: RateLimitConfig | undefined;
-  readonly routes: readonly RouteConfig[];
+  readonly routes: readonly RateLimitedRoute[];
   readonly trustedProxies: TrustedProxies;
   /** The limiter of the runtime being replaced: policies with unchanged settings are taken over. */
   readonly previous?: RateLimiter | undefined;
@@ -109,7 +109,7 @@ export class RateLimiter implements Disposable {
   readonly headers: RateLimitHeadersMode;
   readonly #default: RateLimitRule | undefined;
   /** Routes with their own rule (null: `rate_limit: off`). Keyed by the route's config object. */
-  readonly #byRoute = new Map<RouteConfig, RateLimitRule | null>();
+  readonly #byRoute = new Map<RateLimitedRoute, RateLimitRule | null>();
   readonly #trusted: TrustedProxies;
   readonly #forwardedHeader: ForwardedHeaderKind;
   /** Policies by settings signature; the ones a successor took over are removed (it owns them now). */
@@ -203,7 +203,7 @@ export class RateLimiter implements Disposable {
   }
 
   /** The rule for a route (undefined route config: the default pool's catch-all); undefined when unlimited. */
-  ruleFor(route: RouteConfig | undefined): RateLimitRule | undefined {
+  ruleFor(route: RateLimitedRoute | undefined): RateLimitRule | undefined {
     if (route === undefined || this.#byRoute.size === 0) return this.#default;
     const own = this.#byRoute.get(route);
     return own === undefined ? this.#default : own ?? undefined;

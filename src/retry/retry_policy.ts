@@ -1,11 +1,11 @@
-import type { UpstreamOutcome } from "../breaker/is_failure.ts";
+import type { UpstreamErrorReason } from "../breaker/is_failure.ts";
 
 /**
  * When a failed attempt may be sent again (usually to another upstream). Pure functions.
  *
  * The rule follows RFC 9110 §9.2.2: a client may automatically retry a request whose method is
  * idempotent; for anything else, a retry is safe only when we know the first attempt never
- * reached the upstream (connection refused, name not resolved), or when the client made the
+ * reached the upstream (connection refused), or when the client made the
  * request idempotent itself with an `Idempotency-Key` header
  * (draft-ietf-httpapi-idempotency-key-header).
  */
@@ -13,41 +13,30 @@ import type { UpstreamOutcome } from "../breaker/is_failure.ts";
 /** Methods whose repetition has the same effect as one request (RFC 9110 §9.2.2). */
 const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
-/** Response statuses that mean "this upstream could not handle it now; another may". */
-const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
-
 export interface RetryQuestion {
   /** Request method, upper case as sent. */
   readonly method: string;
   /** The request carries an `Idempotency-Key` header. */
   readonly hasIdempotencyKey: boolean;
-  /** What the failed attempt produced. */
-  readonly failure: UpstreamOutcome;
+  /** Why the failed attempt produced no response head (a response, whatever its status, is never retried). */
+  readonly failure: UpstreamErrorReason;
   /** The request body can be sent again: no body, or buffered (see `replayableBody`). */
   readonly bodyReplayable: boolean;
-  /** Any byte of the response has been sent to the client. */
-  readonly responseStarted: boolean;
 }
 
 export function isRetryable(question: RetryQuestion): boolean {
-  const { method, hasIdempotencyKey, failure, bodyReplayable, responseStarted } = question;
-  // The client already has part of an answer; a second one cannot be spliced in.
-  if (responseStarted || !bodyReplayable) return false;
-  if (failure.kind === "error") {
-    switch (failure.reason) {
-      case "refused":
-      case "dns":
-        // Nothing reached the upstream, so nothing can have happened twice.
-        return true;
-      case "timeout":
-      case "reset":
-      case "tls":
-        return hasIdempotencyKey || IDEMPOTENT_METHODS.has(method);
-      case "client_aborted":
-        return false;
-    }
+  const { method, hasIdempotencyKey, failure, bodyReplayable } = question;
+  // A body that streamed through once cannot be sent again. (Only attempts without a response head are
+  // asked about, so the client has received nothing yet.)
+  if (!bodyReplayable) return false;
+  switch (failure) {
+    case "refused":
+      // Nothing reached the upstream, so nothing can have happened twice.
+      return true;
+    case "timeout":
+    case "reset":
+      return hasIdempotencyKey || IDEMPOTENT_METHODS.has(method);
   }
-  return RETRYABLE_STATUSES.has(failure.status) && (hasIdempotencyKey || IDEMPOTENT_METHODS.has(method));
 }
 
 export interface BackoffOptions {

@@ -214,7 +214,7 @@ export class Http1Transport implements Transport {
       status: parsed.status,
       // `new Response` rejects a reason phrase with obs-text; the phrase carries no meaning (RFC 9112 §4).
       statusText: /^[\t\x20-\x7e]*$/.test(parsed.reason) ? parsed.reason : "",
-      headers: new Headers(fields),
+      headers: fields,
       body,
       needsAbortPipe: false,
     };

@@ -5,10 +5,28 @@
  * Pure module: no Hono, no Deno network APIs.
  */
 
-/** Something that decides whether an upstream may take traffic right now (the circuit breaker). */
+/** A gate's state, in the circuit breaker's names. */
+export type GateState = "closed" | "open" | "half_open";
+
+/**
+ * Something that decides whether an upstream may take traffic right now and learns from the outcomes (the
+ * circuit breaker). Wide enough that no caller needs to know which gate it holds.
+ */
 export interface AdmissionGate {
-  /** True while requests may be sent (closed, or half-open with probe slots left). */
+  /** True while requests may be sent (closed, or half-open with probe slots left). Reserves nothing. */
   readonly admits: boolean;
+  readonly state: GateState;
+  /** Milliseconds until an open gate lets requests through again; 0 when not open. For `Retry-After`. */
+  readonly retryAfterMs: number;
+  /**
+   * Call just before sending a request. True: the request counts (half-open: it took a probe slot), and
+   * exactly one `recordSuccess`, `recordFailure` or `release` must follow. False: the gate refuses it.
+   */
+  reserve(): boolean;
+  recordSuccess(): void;
+  recordFailure(): void;
+  /** Gives a reservation back without a verdict (the outcome says nothing about the upstream). */
+  release(): void;
 }
 
 export interface UpstreamOptions {
@@ -60,6 +78,7 @@ export class Upstream {
   #gate: AdmissionGate | undefined;
   #ewmaMs = 0;
   #ewmaAt = 0;
+  #onAvailabilityChange: (() => void) | undefined;
 
   constructor(url: string | URL, options: UpstreamOptions = {}) {
     const { weight = 1, backup = false } = options;
@@ -86,12 +105,28 @@ export class Upstream {
 
   /** Set by the health checker (or passive outlier detection). */
   setHealthy(healthy: boolean): void {
+    if (this.#healthy === healthy) return;
     this.#healthy = healthy;
+    this.#onAvailabilityChange?.();
   }
 
   /** Attach the breaker (or any gate) that decides admission. */
   setGate(gate: AdmissionGate | undefined): void {
     this.#gate = gate;
+    this.#onAvailabilityChange?.();
+  }
+
+  /** The gate's owner calls this when the gate changes state (a breaker opening, going half-open, closing). */
+  gateChanged(): void {
+    this.#onAvailabilityChange?.();
+  }
+
+  /**
+   * Told when `available` may have changed (health verdict, gate attached or changed state); one listener, the
+   * pool's upstream selection (a reload's new pool replaces the old one's).
+   */
+  onAvailabilityChange(listener: (() => void) | undefined): void {
+    this.#onAvailabilityChange = listener;
   }
 
   get gate(): AdmissionGate | undefined {

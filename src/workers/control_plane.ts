@@ -33,7 +33,7 @@ import {
 } from "../ratelimit/store_shared_memory.ts";
 import { stderrLog } from "../runtime.ts";
 import { redirectListenOptions, redirectToHttps } from "../server_options.ts";
-import type { RuntimeLog } from "../upstream/pool_runtime.ts";
+import type { RuntimeLog } from "../pool/pool_runtime.ts";
 import { Upstream } from "../upstream/upstream.ts";
 import { HealthPlane } from "./health_plane.ts";
 import type { ConfigPayload, HealthState, SharedState } from "./messages.ts";

@@ -1,6 +1,6 @@
 import type { Config } from "../config/types.ts";
 import { HealthChecker } from "../health/health_checker.ts";
-import type { RuntimeLog } from "../upstream/pool_runtime.ts";
+import type { RuntimeLog } from "../pool/pool_runtime.ts";
 import { Upstream } from "../upstream/upstream.ts";
 import type { HealthState } from "./messages.ts";
 

@@ -120,11 +120,14 @@ rate_limit: { requests_per_second: 10, burst: 20 }
   ]);
   // The balancer inputs are reported (the forwarder does not feed the latency average yet, so it may be 0).
   assert.equal(typeof body.pool!.upstreams[0]!.latencyEwmaMs, "number");
-  assert.deepEqual(body.pool?.upstreams.map((u) => [u.weight, u.backup, u.score]), [[1, false, null], [
-    1,
-    false,
-    null,
-  ]]);
+  assert.deepEqual(body.pool?.upstreams.map((u) => [u.weight, u.backup]), [[1, false], [1, false]]);
+  assert.deepEqual(body.pool?.selection, {
+    upstream: null,
+    rule: "balancer",
+    hashKey: null,
+    availablePercent: 50,
+    panic: false,
+  });
   assert.deepEqual(body.rateLimit, { requestsPerSecond: 10, burst: 20, key: "10.0.0.1", tokensLeft: 17 });
 
   const post = await getJson<Explanation>(`${admin.url}/explain?method=POST&host=api.example.com&path=/v1/x`);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { CircuitBreaker } from "../../src/breaker/circuit_breaker.ts";
 import { BALANCER_ALGORITHMS, createBalancer } from "../../src/balancer/create_balancer.ts";
 import type { BalancerAlgorithm } from "../../src/balancer/balancer.ts";
 import { load, seededRandom, tally, upstreams } from "./_support.ts";
@@ -36,7 +37,9 @@ for (const algorithm of BALANCER_ALGORITHMS) {
 
   Deno.test(`${algorithm}: an upstream gated shut by its breaker is not picked`, () => {
     const list = upstreams([1, 1]);
-    list[0]!.setGate({ admits: false });
+    const breaker = new CircuitBreaker({ consecutiveFailures: 1 });
+    breaker.recordFailure();
+    list[0]!.setGate(breaker);
     const balancer = createBalancer(algorithm, list, { random: seededRandom(2) });
     for (let i = 0; i < 100; i++) assert.equal(balancer.pick({ key: `k${i}` }), list[1]);
   });

@@ -30,12 +30,14 @@ Deno.test("a backup upstream gets traffic only while every primary is unavailabl
   assert.equal(cluster.counts().c, 5);
 });
 
-Deno.test("every upstream unavailable → 503 with Retry-After and no upstream attempt, for every algorithm", async () => {
+Deno.test("every upstream unavailable and panic off → 503 with Retry-After and no upstream attempt, for every algorithm", async () => {
   const pools = BALANCER_ALGORITHMS.map((algorithm) =>
     [
       `  ${algorithm}:`,
       "    backends: BACKENDS",
       `    load_balancer: { algorithm: ${algorithm} }`,
+      // With panic mode on, a pool with nothing available routes over all of its upstreams instead.
+      "    circuit_breaker: { panic_threshold: 0% }",
     ].join("\n")
   );
   const routes = BALANCER_ALGORITHMS.map((algorithm) =>
@@ -74,6 +76,7 @@ Deno.test("503 Retry-After follows the health-check interval when upstreams are 
       // The test marks the upstreams down by hand; with a 1 h interval the checker does not probe meanwhile
       // (and would need two passing probes in a row to bring one back).
       "health_check: { interval: 1h, timeout: 1s, path: /health }",
+      "circuit_breaker: { panic_threshold: 0% }",
     ].join("\n")
   );
   for (const name of NAMES) cluster.upstream(name).setHealthy(false);

@@ -28,39 +28,7 @@ Deno.test("EjectionGuard.restore() never drops below zero", () => {
   assert.equal(guard.ejected, 0);
 });
 
-Deno.test("EjectionGuard reports panic when fewer than the threshold percent are available", () => {
-  const upstreams = pool(4);
-  const guard = new EjectionGuard(upstreams, { panicThresholdPercent: 50 });
-  upstreams[0]!.setHealthy(false);
-  upstreams[1]!.setHealthy(false);
-  assert.equal(guard.availableCount, 2);
-  assert.equal(guard.panic, false, "exactly half is not below half");
-  upstreams[2]!.setHealthy(false);
-  assert.equal(guard.panic, true);
-  upstreams[2]!.setGate({ admits: true });
-  upstreams[2]!.setHealthy(true);
-  upstreams[3]!.setGate({ admits: false });
-  assert.equal(guard.availableCount, 1, "breaker gates count too");
-  assert.equal(guard.panic, true);
-});
-
-Deno.test("EjectionGuard never panics with a zero threshold or an empty pool", () => {
-  const upstreams = pool(2);
-  for (const upstream of upstreams) upstream.setHealthy(false);
-  assert.equal(new EjectionGuard(upstreams, { panicThresholdPercent: 0 }).panic, false);
-  assert.equal(new EjectionGuard([]).panic, false);
-});
-
-Deno.test("EjectionGuard.pickPanic() rotates over every upstream, available or not", () => {
-  const upstreams = pool(3);
-  for (const upstream of upstreams) upstream.setHealthy(false);
-  const guard = new EjectionGuard(upstreams);
-  const picked = [0, 1, 2, 3].map(() => guard.pickPanic()?.id);
-  assert.deepEqual(picked, [upstreams[0]!.id, upstreams[1]!.id, upstreams[2]!.id, upstreams[0]!.id]);
-  assert.equal(new EjectionGuard([]).pickPanic(), undefined);
-});
-
 Deno.test("EjectionGuard rejects percentages outside 0–100", () => {
   assert.throws(() => new EjectionGuard(pool(1), { maxEjectionPercent: 101 }), RangeError);
-  assert.throws(() => new EjectionGuard(pool(1), { panicThresholdPercent: -1 }), RangeError);
+  assert.throws(() => new EjectionGuard(pool(1), { maxEjectionPercent: -1 }), RangeError);
 });

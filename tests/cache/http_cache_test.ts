@@ -180,6 +180,31 @@ Deno.test("HttpCache.lookup() applies stale-while-revalidate and stale-if-error 
   assert.ok(requested.kind === "revalidate" && requested.staleIfError, "request stale-if-error counts");
 });
 
+Deno.test("HttpCache.lookup() allows serve_stale_on_error up to its window, never against a directive", () => {
+  const t = setup({ serveStaleOnErrorMs: 60_000 });
+  t.store([["cache-control", "max-age=10"], ["etag", '"e"']]);
+  t.advance(70_000); // 60 s stale: at the edge of the window
+  const inside = t.cache.lookup(get());
+  assert.ok(inside.kind === "revalidate" && inside.staleOnError && !inside.staleIfError);
+  t.advance(1_000); // 61 s stale
+  const outside = t.cache.lookup(get());
+  assert.ok(outside.kind === "revalidate" && !outside.staleOnError);
+  // A fresh entry revalidated for the client's no-cache may be served too when the upstream is down.
+  t.store([["cache-control", "max-age=600"], ["etag", '"e"']], { url: "http://a.test/fresh" });
+  const requested = t.cache.lookup(get([["cache-control", "no-cache"]], "http://a.test/fresh"));
+  assert.ok(requested.kind === "revalidate" && requested.staleOnError);
+  for (const cc of ["max-age=0, must-revalidate", "max-age=0, proxy-revalidate", "s-maxage=0", "no-cache"]) {
+    const url = `http://a.test/${encodeURIComponent(cc)}`;
+    t.store([["cache-control", cc], ["etag", '"e"']], { url });
+    const forbidden = t.cache.lookup(get([], url));
+    assert.ok(forbidden.kind === "revalidate" && !forbidden.staleOnError, cc);
+  }
+  const off = setup();
+  off.store([["cache-control", "max-age=0"], ["etag", '"e"']]);
+  const none = off.cache.lookup(get());
+  assert.ok(none.kind === "revalidate" && !none.staleOnError, "off by default");
+});
+
 Deno.test("HttpCache.lookup() flags client conditionals satisfied by the stored response", () => {
   const t = setup();
   t.store([["cache-control", "max-age=60"], ["etag", '"v1"']]);

@@ -27,6 +27,7 @@ Deno.test("cache: the seed keys alone give the documented defaults", () => {
     coalesce: true,
     lockTimeoutMs: undefined,
     targetedFields: ["CDN-Cache-Control"],
+    serveStaleOnErrorMs: 0,
   });
 });
 
@@ -103,4 +104,16 @@ Deno.test("cache.targeted_fields: a list of field names, empty disables, a bad n
   const errors = errorsOf('{ targeted_fields: ["bad name"] }');
   assert.equal(errors.length, 1);
   assert.match(errors[0]!, /c\.yaml:2:\d+ cache\.targeted_fields\[0\]: expected a header field name/);
+});
+
+Deno.test("cache.serve_stale_on_error: a duration, off by default, a bad value names file, line:column and key", () => {
+  const of = (v: string) => parseConfig(`${BASE}cache: { serve_stale_on_error: ${v} }`, "c.yaml").cache;
+  assert.equal(of("90s")?.serveStaleOnErrorMs, 90_000);
+  assert.equal(of("0s")?.serveStaleOnErrorMs, 0);
+  assert.deepEqual(errorsOf("{ serve_stale_on_error: 10 }"), [
+    'c.yaml:2:32 cache.serve_stale_on_error: expected a duration like 250ms, 30s or 5m, got 10 (add a unit: "10s" or "10ms")',
+  ]);
+  assert.deepEqual(errorsOf("{ serve_stale_on_error: -5s }"), [
+    'c.yaml:2:32 cache.serve_stale_on_error: must not be negative, got "-5s"',
+  ]);
 });

@@ -2,7 +2,7 @@
  * Circuit breakers through the real proxy, with real upstreams on loopback: a 5xx storm opens the breaker
  * (fast 503s with Retry-After, upstream not hit), the open period doubles with each failed half-open probe up to
  * max_open_time, a successful probe closes it; max_ejection_percent keeps part of the pool in rotation, and
- * panic mode routes to breaker-ejected upstreams that health checks still call up.
+ * below panic_threshold the pool routes over every upstream, ignoring breakers and health checks.
  *
  * The failure-mode mapping itself (hang → 504, reset/close before headers → 502, close mid-body → truncated
  * body) is covered in tests/proxy/failures_test.ts.
@@ -13,6 +13,7 @@ import { startProxy } from "../_support/proxy.ts";
 import { startUpstream } from "../_support/upstream.ts";
 import { EventLog, waitFor } from "./_support.ts";
 
+/** The upstream's breaker (the test reads breaker-only counters such as `openings`). */
 function breakerOf(proxy: ReturnType<typeof startProxy>, index = 0): CircuitBreaker {
   const gate = proxy.source.current.pools.get("default")?.upstreams[index]?.gate;
   assert.ok(gate instanceof CircuitBreaker);
@@ -151,7 +152,7 @@ Deno.test("max_ejection_percent keeps half the pool in rotation even when every 
   assert.equal(events.named("panic").length, 0);
 });
 
-Deno.test("panic mode routes to an upstream held out only by its breaker while health checks say it is up, and logs it", async () => {
+Deno.test("below panic_threshold the pool routes over every upstream, ignoring breakers and health, and logs why once", async () => {
   // a: health check passes, traffic fails (its breaker opens). b: health check fails (down for real).
   await using a = startUpstream((request) =>
     new URL(request.url).pathname === "/health"
@@ -173,27 +174,84 @@ Deno.test("panic mode routes to an upstream held out only by its breaker while h
   await events.next((e) => e.event === "health_change" && e.fields.upstream === b.url);
   const traffic = (u: typeof a) => u.received.filter((r) => r.path !== "/health").length;
 
+  // Half the pool is available: not below the default 50%, so only a takes traffic.
   assert.equal((await get(proxy.url)).status, 500);
   assert.equal((await get(proxy.url)).status, 500);
   assert.equal(breakerOf(proxy, 0).state, "open");
+  assert.equal(traffic(b), 0);
   assert.equal(events.named("panic").length, 0);
 
-  // Nothing is available now; a is only held out by its breaker, so panic sends traffic there, not a 503.
-  for (let i = 0; i < 3; i++) {
-    assert.deepEqual(await get(proxy.url), { status: 500, body: "a broken", retryAfter: null });
-  }
-  assert.equal(traffic(a), 5);
-  assert.equal(traffic(b), 0, "an upstream that fails its health check gets no panic traffic");
+  // Nothing is available now (0% < 50%): panic spreads requests over both, the unhealthy one included.
+  const bodies: string[] = [];
+  for (let i = 0; i < 4; i++) bodies.push((await get(proxy.url)).body);
+  assert.deepEqual(bodies.sort(), ["a broken", "a broken", "down", "down"]);
+  assert.equal(traffic(a), 4);
+  assert.equal(traffic(b), 2, "panic ignores the failing health check");
   const panic = events.named("panic");
   assert.equal(panic.length, 1, "panic is logged once, not per request");
   assert.equal(panic[0]!.fields.pool, "default");
   assert.equal(
     panic[0]!.fields.reason,
-    "2 of 2 upstreams held out: 1 ejected by its breaker, 1 failing its health check; " +
-      "routing to healthy ones despite their breakers",
+    "2 of 2 upstreams held out (1 ejected by its breaker, 1 failing its health check): 0% available is below " +
+      "panic_threshold 50%; routing over all 2 ignoring health and breakers",
   );
+  assert.equal(panic[0]!.fields.held_out, 2);
   assert.equal(panic[0]!.fields.breaker_open, 1);
   assert.equal(panic[0]!.fields.unhealthy, 1);
+  assert.equal(panic[0]!.fields.available_percent, 0);
+});
+
+Deno.test("panic_threshold is a share: 1 of 4 available panics below 30% but not at 25%", async () => {
+  const upstreams = [startUpstream(), startUpstream(), startUpstream(), startUpstream()];
+  try {
+    for (const [threshold, panics] of [["30%", true], ["25%", false]] as const) {
+      for (const upstream of upstreams) upstream.received.length = 0;
+      const events = new EventLog();
+      await using proxy = startProxy(
+        [
+          "server: { port: 0 }",
+          `backends: [${upstreams.map((u) => `"${u.url}"`).join(", ")}]`,
+          `circuit_breaker: { panic_threshold: ${threshold} }`,
+        ].join("\n"),
+        { log: events.log },
+      );
+      const pool = proxy.source.current.pools.get("default")!;
+      for (const upstream of pool.upstreams.slice(1)) upstream.setHealthy(false);
+      for (let i = 0; i < 8; i++) assert.equal((await get(proxy.url)).status, 200);
+      const counts = upstreams.map((u) => u.received.length);
+      assert.deepEqual(counts, panics ? [2, 2, 2, 2] : [8, 0, 0, 0], `panic_threshold ${threshold}`);
+      assert.equal(events.named("panic").length, panics ? 1 : 0);
+    }
+  } finally {
+    for (const upstream of upstreams) await upstream[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("a breaker opening on one of three upstreams puts a pool with panic_threshold 70% into panic at once", async () => {
+  await using broken = startUpstream(() => new Response("broken", { status: 500 }));
+  await using b = startUpstream();
+  await using c = startUpstream();
+  const events = new EventLog();
+  await using proxy = startProxy(
+    [
+      "server: { port: 0 }",
+      `backends: ["${broken.url}", "${b.url}", "${c.url}"]`,
+      "load_balancer: { algorithm: round_robin }",
+      "circuit_breaker: { consecutive_failures: 1, base_open_time: 1m, panic_threshold: 70% }",
+      "retries: off",
+    ].join("\n"),
+    { log: events.log },
+  );
+  for (let i = 0; i < 3 && broken.received.length === 0; i++) await get(proxy.url);
+  assert.equal(breakerOf(proxy, 0).state, "open");
+  assert.equal(events.named("panic").length, 0);
+  // 2 of 3 available (67%) is below 70%: round robin over all three, the ejected one included.
+  const before = [broken, b, c].map((u) => u.received.length);
+  for (let i = 0; i < 6; i++) await get(proxy.url);
+  const after = [broken, b, c].map((u, i) => u.received.length - before[i]!);
+  assert.deepEqual(after, [2, 2, 2], "panic traffic reaches the upstream its breaker holds out");
+  assert.equal(events.named("panic").length, 1);
+  assert.equal(events.named("panic")[0]!.fields.available_percent, 67);
 });
 
 Deno.test("panic_threshold: 0% turns panic mode off: an ejected last upstream yields 503 with Retry-After", async () => {

@@ -26,6 +26,8 @@ Deno.test("a flapping health endpoint flips the upstream only after 3 failures /
       `backends: ["${upstream.url}"]`,
       "health_check: { interval: 100ms, timeout: 80ms, path: /health, expected_status: 200-299,",
       "  healthy_threshold: 2, unhealthy_threshold: 3, jitter: 0% }",
+      // Without this, a pool with nothing available panics and routes to the unhealthy upstream anyway.
+      "circuit_breaker: { panic_threshold: 0% }",
     ].join("\n"),
     {
       log: (event, fields) => {

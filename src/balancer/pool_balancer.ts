@@ -1,13 +1,13 @@
-import type { Balancer, BalancerAlgorithm, PickContext } from "../balancer/balancer.ts";
-import { BALANCER_ALGORITHMS, createBalancer } from "../balancer/create_balancer.ts";
-import { hashKeyFor, type HashKeyInput, type HashKeySpec, isHashKeySpec } from "../balancer/hash_key.ts";
-import { Sticky, type StickyOptions, type StickyPick } from "../balancer/sticky.ts";
-import type { Upstream } from "./upstream.ts";
+import type { Balancer, BalancerAlgorithm, PickContext } from "./balancer.ts";
+import { BALANCER_ALGORITHMS, createBalancer } from "./create_balancer.ts";
+import { hashKeyFor, type HashKeyInput, type HashKeySpec, isHashKeySpec } from "./hash_key.ts";
+import { Sticky, type StickyOptions } from "./sticky.ts";
+import type { Upstream } from "../upstream/upstream.ts";
 
-export interface PoolOptions {
+export interface PoolBalancerOptions {
   /** Load-balancing algorithm for the primaries (and, separately, for the backups). */
   algorithm: BalancerAlgorithm;
-  /** What `consistent_hash` hashes; see {@linkcode Pool.keyFor}. Default "client_ip". */
+  /** What `consistent_hash` hashes; see {@linkcode PoolBalancer.keyFor}. Default "client_ip". */
   hashKey?: HashKeySpec;
   /** Uniform random number in [0, 1). Default `Math.random`. */
   random?: () => number;
@@ -23,7 +23,7 @@ export interface PoolOptions {
  * A named group of upstreams behind one balancer. Backups (`backup: true`) get their own balancer,
  * consulted only when no primary is available (nginx's `backup` semantics).
  */
-export class Pool implements Balancer {
+export class PoolBalancer implements Balancer {
   readonly name: string;
   readonly upstreams: readonly Upstream[];
   readonly algorithm: BalancerAlgorithm;
@@ -33,8 +33,10 @@ export class Pool implements Balancer {
   readonly #backup: Balancer | undefined;
   readonly #sticky: Sticky | undefined;
 
-  constructor(name: string, upstreams: readonly Upstream[], options: PoolOptions) {
-    if (typeof name !== "string" || name === "") throw new TypeError("Pool: name must be a non-empty string");
+  constructor(name: string, upstreams: readonly Upstream[], options: PoolBalancerOptions) {
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError("Pool: name must be a non-empty string");
+    }
     if (!Array.isArray(upstreams) || upstreams.length === 0) {
       throw new RangeError(`Pool "${name}": needs at least one upstream`);
     }
@@ -47,7 +49,9 @@ export class Pool implements Balancer {
     }
     const ids = new Set<string>();
     for (const upstream of upstreams) {
-      if (ids.has(upstream.id)) throw new TypeError(`Pool "${name}": duplicate upstream ${upstream.id}`);
+      if (ids.has(upstream.id)) {
+        throw new TypeError(`Pool "${name}": duplicate upstream ${upstream.id}`);
+      }
       ids.add(upstream.id);
     }
     this.name = name;
@@ -90,12 +94,8 @@ export class Pool implements Balancer {
     return this.#sticky?.setCookieFor(upstream);
   }
 
-  /**
-   * Like {@linkcode pick} but honouring a sticky cookie value; `setCookie` is the Set-Cookie header
-   * value to add to the response when the client was (re-)pinned. Without sticky options this is `pick`.
-   */
-  pickWithCookie(cookieValue: string | undefined, context?: PickContext): StickyPick {
-    if (this.#sticky === undefined) return { upstream: this.pick(context), setCookie: undefined };
-    return this.#sticky.pickWithCookie(cookieValue, context);
+  /** The upstream a sticky cookie value pins to when the pin is honoured now; undefined without affinity. */
+  pinned(cookieValue: string | undefined): Upstream | undefined {
+    return this.#sticky?.pinned(cookieValue);
   }
 }

@@ -4,11 +4,12 @@ import type { PoolConfig } from "../config/types.ts";
 import { HealthChecker } from "../health/health_checker.ts";
 import type { Forwarder } from "../proxy/forward.ts";
 import { RetryBudget } from "../retry/retry_budget.ts";
-import { Pool } from "./pool.ts";
-import { Upstream } from "./upstream.ts";
+import { PoolBalancer } from "../balancer/pool_balancer.ts";
+import { Upstream } from "../upstream/upstream.ts";
+import { type SelectionLog, UpstreamSelection } from "./upstream_selection.ts";
 
 /** A log line sink: `event` names what happened, `fields` carry the facts. */
-export type RuntimeLog = (event: string, fields: Readonly<Record<string, unknown>>) => void;
+export type RuntimeLog = SelectionLog;
 
 export interface PoolRuntimeOptions {
   forwarder: Forwarder;
@@ -30,24 +31,22 @@ export class PoolRuntime implements AsyncDisposable {
   readonly config: PoolConfig;
   readonly upstreams: readonly Upstream[];
   /** Balancer over the primaries, backups when every primary is down, sticky cookies when configured. */
-  readonly balancer: Pool;
+  readonly balancer: PoolBalancer;
   readonly forwarder: Forwarder;
   readonly retryBudget: RetryBudget | undefined;
   readonly healthChecker: HealthChecker | undefined;
   readonly guard: EjectionGuard | undefined;
+  /** Chooses upstreams and keeps score of attempts: every entry point (HTTP, WebSocket, explain) asks it. */
+  readonly selection: UpstreamSelection;
   /** TLS client for `wss://` backends when the pool names its own CA (`tls.ca`); else the system roots. */
   readonly webSocketClient: Deno.HttpClient | undefined;
   readonly #breakerSignature: string;
-  readonly #log: RuntimeLog;
-  #lastPanicLog = 0;
-  #panicCursor = 0;
 
   constructor(config: PoolConfig, options: PoolRuntimeOptions) {
     const { forwarder, reuse, previous, log } = options;
     this.name = config.name;
     this.config = config;
     this.forwarder = forwarder;
-    this.#log = log;
     this.webSocketClient = config.tls ? Deno.createHttpClient({ caCerts: [config.tls.ca] }) : undefined;
     this.upstreams = config.backends.map((backend) => {
       const fresh = new Upstream(backend.url, { weight: backend.weight, backup: backend.backup });
@@ -57,7 +56,7 @@ export class PoolRuntime implements AsyncDisposable {
 
     const lb = config.loadBalancer;
     const sticky = lb.sticky;
-    this.balancer = new Pool(config.name, this.upstreams, {
+    this.balancer = new PoolBalancer(config.name, this.upstreams, {
       algorithm: lb.algorithm,
       hashKey: lb.hashKey,
       virtualNodes: lb.virtualNodes,
@@ -100,15 +99,16 @@ export class PoolRuntime implements AsyncDisposable {
           healthyResetMs: cb.healthyResetMs,
           guard,
         });
-        breaker.onStateChange((to, from) =>
+        breaker.onStateChange((to, from) => {
+          upstream.gateChanged();
           log("circuit_state", {
             pool: this.name,
             upstream: upstream.id,
             from,
             to,
             retryAfterMs: breaker.retryAfterMs,
-          })
-        );
+          });
+        });
         upstream.setGate(breaker);
       }
     }
@@ -117,6 +117,16 @@ export class PoolRuntime implements AsyncDisposable {
     this.retryBudget = retries.attempts > 0
       ? new RetryBudget({ ratio: retries.budgetRatio, minRetries: retries.budgetMin })
       : undefined;
+
+    this.selection = new UpstreamSelection(this.balancer, {
+      // panic_threshold belongs to circuit_breaker: without breakers there is no panic mode.
+      panicThresholdPercent: cb?.panicThresholdPercent ?? 0,
+      retries: retries.attempts,
+      backoffMs: retries.backoffMs,
+      retryBudget: this.retryBudget,
+      idleRetryAfterMs: config.healthCheck?.intervalMs ?? 1_000,
+      log,
+    });
 
     const hc = config.healthCheck;
     if (hc) {
@@ -142,70 +152,6 @@ export class PoolRuntime implements AsyncDisposable {
   /** Starts the health checker's timers (not done in the constructor: whoever starts timers owns them). */
   start(): void {
     this.healthChecker?.start();
-  }
-
-  /**
-   * Panic mode: every upstream is unavailable, but some are only held out by their breakers (health checks
-   * say they are up). Rather than fail everything, route to those healthy ones ignoring the breakers. Returns
-   * undefined when no upstream is healthy at all, or panic is off (then the answer is a fast 503).
-   */
-  pickPanic(exclude: ReadonlySet<Upstream> | undefined): Upstream | undefined {
-    // `panic_threshold: 0%` turns panic mode off: an open breaker then means a fast 503.
-    if (this.config.circuitBreaker?.panicThresholdPercent === 0) return undefined;
-    const list = this.upstreams;
-    for (let i = 0; i < list.length; i++) {
-      // Rotate the starting point so panic traffic spreads over every healthy upstream.
-      const index = (this.#panicCursor + i) % list.length;
-      const upstream = list[index]!;
-      if (upstream.healthy && !exclude?.has(upstream)) {
-        this.#panicCursor = index + 1;
-        const now = Date.now();
-        if (now - this.#lastPanicLog > 10_000) {
-          this.#lastPanicLog = now;
-          this.#log("panic", { pool: this.name, ...this.#heldOut(exclude) });
-        }
-        return upstream;
-      }
-    }
-    return undefined;
-  }
-
-  /** Why the pool's upstreams are unavailable, for the panic log: counts per cause and a sentence. */
-  #heldOut(exclude: ReadonlySet<Upstream> | undefined): Record<string, string | number> {
-    let breaker = 0;
-    let health = 0;
-    let tried = 0;
-    for (const upstream of this.upstreams) {
-      if (!upstream.healthy) health++;
-      else if (exclude?.has(upstream)) tried++;
-      else if (!upstream.available) breaker++;
-    }
-    const causes = [
-      breaker > 0 ? `${breaker} ejected by its breaker` : "",
-      health > 0 ? `${health} failing its health check` : "",
-      tried > 0 ? `${tried} already tried for this request` : "",
-    ].filter((cause) => cause !== "");
-    const held = breaker + health + tried;
-    return {
-      upstreams: this.upstreams.length,
-      held_out: held,
-      breaker_open: breaker,
-      unhealthy: health,
-      already_tried: tried,
-      reason: `${held} of ${this.upstreams.length} upstreams held out: ${causes.join(", ")}; ` +
-        "routing to healthy ones despite their breakers",
-    };
-  }
-
-  /** How long until some upstream may be tried again (for Retry-After), in ms. */
-  retryAfterMs(): number {
-    let best = Infinity;
-    for (const upstream of this.upstreams) {
-      const gate = upstream.gate;
-      if (upstream.healthy && gate instanceof CircuitBreaker) best = Math.min(best, gate.retryAfterMs);
-    }
-    if (best !== Infinity) return Math.max(1_000, best);
-    return this.config.healthCheck?.intervalMs ?? 1_000;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

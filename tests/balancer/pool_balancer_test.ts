@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Pool } from "../../src/upstream/pool.ts";
+import { PoolBalancer } from "../../src/balancer/pool_balancer.ts";
 import { readCookie } from "../../src/balancer/read_cookie.ts";
 import { port, seededRandom, tally, upstreams } from "../balancer/_support.ts";
 import type { BalancerAlgorithm } from "../../src/balancer/balancer.ts";
@@ -13,9 +13,9 @@ function primariesAndBackups() {
 }
 
 for (const algorithm of BALANCER_ALGORITHMS) {
-  Deno.test(`Pool.pick() uses backups only when every primary is unavailable (${algorithm})`, () => {
+  Deno.test(`PoolBalancer.pick() uses backups only when every primary is unavailable (${algorithm})`, () => {
     const { primaries, backups, all } = primariesAndBackups();
-    const pool = new Pool("api", all, { algorithm, random: seededRandom(1), now: () => 1_000 });
+    const pool = new PoolBalancer("api", all, { algorithm, random: seededRandom(1), now: () => 1_000 });
     const key = { key: "user-1" };
     for (let i = 0; i < 200; i++) assert.ok(!pool.pick(key)!.backup);
     primaries[0]!.setHealthy(false);
@@ -29,48 +29,41 @@ for (const algorithm of BALANCER_ALGORITHMS) {
   });
 }
 
-Deno.test("Pool balances backups among themselves with the pool's algorithm", () => {
+Deno.test("PoolBalancer balances backups among themselves with the pool's algorithm", () => {
   const { primaries, backups, all } = primariesAndBackups();
   primaries.forEach((u) => u.setHealthy(false));
-  const pool = new Pool("api", all, { algorithm: "round_robin" });
+  const pool = new PoolBalancer("api", all, { algorithm: "round_robin" });
   assert.deepEqual([1, 2, 3, 4].map(() => port(pool.pick())), ["3003", "3004", "3003", "3004"]);
   assert.equal(backups.length, 2);
 });
 
-Deno.test("Pool.pickWithCookie() moves a client pinned to a backup back to a recovered primary", () => {
+Deno.test("PoolBalancer.pinned() drops a pin to a backup as soon as a primary recovers", () => {
   const { primaries, all } = primariesAndBackups();
-  const pool = new Pool("api", all, {
+  const pool = new PoolBalancer("api", all, {
     algorithm: "round_robin",
     sticky: { secret: "pool-secret-0123456789" },
   });
   primaries.forEach((u) => u.setHealthy(false));
-  const onBackup = pool.pickWithCookie(undefined);
-  assert.equal(onBackup.upstream?.backup, true);
-  const cookie = readCookie(onBackup.setCookie!.split(";")[0], pool.stickyCookieName!);
-  assert.equal(
-    pool.pickWithCookie(cookie).upstream,
-    onBackup.upstream,
-    "stays on the backup during the outage",
-  );
+  const onBackup = pool.pick();
+  assert.equal(onBackup?.backup, true);
+  const cookie = readCookie(pool.setCookieFor(onBackup!)!.split(";")[0], pool.stickyCookieName!);
+  assert.equal(pool.pinned(cookie), onBackup, "stays on the backup during the outage");
   primaries[1]!.setHealthy(true);
-  const back = pool.pickWithCookie(cookie);
-  assert.equal(back.upstream, primaries[1]);
-  assert.ok(back.setCookie !== undefined);
+  assert.equal(pool.pinned(cookie), undefined, "a primary is back: the pin is not honoured");
+  assert.equal(pool.pick(), primaries[1]);
+  assert.equal(pool.pinned("forged"), undefined);
 });
 
-Deno.test("Pool.pickWithCookie() without sticky options is a plain pick with no cookie", () => {
-  const pool = new Pool("api", upstreams([1, 1]), { algorithm: "round_robin" });
+Deno.test("PoolBalancer without sticky options pins nothing and sets no cookie", () => {
+  const list = upstreams([1, 1]);
+  const pool = new PoolBalancer("api", list, { algorithm: "round_robin" });
   assert.equal(pool.stickyCookieName, undefined);
-  assert.deepEqual(
-    [pool.pickWithCookie("anything"), pool.pickWithCookie(undefined)].map((
-      r,
-    ) => [port(r.upstream), r.setCookie]),
-    [["3001", undefined], ["3002", undefined]],
-  );
+  assert.equal(pool.pinned("anything"), undefined);
+  assert.equal(pool.setCookieFor(list[0]!), undefined);
 });
 
-Deno.test("Pool.keyFor() computes the consistent-hash key from its hashKey spec", () => {
-  const pool = new Pool("api", upstreams([1, 1, 1]), {
+Deno.test("PoolBalancer.keyFor() computes the consistent-hash key from its hashKey spec", () => {
+  const pool = new PoolBalancer("api", upstreams([1, 1, 1]), {
     algorithm: "consistent_hash",
     hashKey: "header:x-user",
   });
@@ -80,14 +73,17 @@ Deno.test("Pool.keyFor() computes the consistent-hash key from its hashKey spec"
   assert.equal(counts.size, 1);
 });
 
-Deno.test("Pool rejects an empty name, no upstreams, duplicates, an unknown algorithm or hash key", () => {
+Deno.test("PoolBalancer rejects an empty name, no upstreams, duplicates, an unknown algorithm or hash key", () => {
   const list = upstreams([1, 1]);
-  assert.throws(() => new Pool("", list, { algorithm: "p2c" }), TypeError);
-  assert.throws(() => new Pool("api", [], { algorithm: "p2c" }), RangeError);
-  assert.throws(() => new Pool("api", [list[0]!, list[0]!], { algorithm: "p2c" }), TypeError);
-  assert.throws(() => new Pool("api", list, { algorithm: "fastest" as BalancerAlgorithm }), TypeError);
+  assert.throws(() => new PoolBalancer("", list, { algorithm: "p2c" }), TypeError);
+  assert.throws(() => new PoolBalancer("api", [], { algorithm: "p2c" }), RangeError);
+  assert.throws(() => new PoolBalancer("api", [list[0]!, list[0]!], { algorithm: "p2c" }), TypeError);
   assert.throws(
-    () => new Pool("api", list, { algorithm: "consistent_hash", hashKey: "ip" as "client_ip" }),
+    () => new PoolBalancer("api", list, { algorithm: "fastest" as BalancerAlgorithm }),
+    TypeError,
+  );
+  assert.throws(
+    () => new PoolBalancer("api", list, { algorithm: "consistent_hash", hashKey: "ip" as "client_ip" }),
     TypeError,
   );
 });
