@@ -28,12 +28,13 @@ const CLOSE_MS = 2_000;
 
 /**
  * Classes whose invariants fail while Deno.serve reads the sockets itself: bare-LF heads are accepted and
- * `2;` chunk extensions and whitespace after a chunk size too (issue 16 table). The connection guard (branch `guard`,
+ * `2;` chunk extensions and whitespace around a chunk size too (issue 16 table); some bare-CR heads get
+ * neither an answer nor a close (the connection hangs). The connection guard (branch `guard`,
  * src/edge/connection_guard.ts) rejects both; once it is wired into main.ts, empty this set.
  */
 const NEEDS_GUARD: ReadonlySet<MutationClass> = Deno.env.get("FUZZ_ALL") === "1"
   ? new Set()
-  : new Set<MutationClass>(["bare_lf", "chunk_ext", "chunk_size_space"]);
+  : new Set<MutationClass>(["bare_lf", "bare_cr", "chunk_ext", "chunk_size_space"]);
 
 interface Forwarded {
   readonly seq: number;
@@ -152,8 +153,13 @@ async function runCase(port: number, fuzzCase: FuzzCase): Promise<CaseResult> {
         const version = part.lines[0]!.endsWith(" HTTP/1.0") ? "HTTP/1.0" : "HTTP/1.1";
         response = await readResponse(reader, part.method, Date.now() + ANSWER_MS, version);
       } catch (error) {
-        if (error instanceof TimeoutError) outcome = "timeout";
-        else problems.push(`malformed answer to r${i}: ${(error as Error).message}`);
+        if (error instanceof TimeoutError) {
+          outcome = "timeout";
+          // A request that must be rejected may be answered or the connection closed, not left hanging.
+          if (part.mustReject) {
+            problems.push(`r${i} must be rejected, but got no answer and the connection stayed open`);
+          }
+        } else problems.push(`malformed answer to r${i}: ${(error as Error).message}`);
         break;
       }
       if (response === undefined) {
@@ -288,6 +294,11 @@ Deno.test("fuzzed request heads and bodies never crash the proxy, split a reques
         `${tally("answered")} answered, ${tally("closed")} closed early, ${tally("timeout")} waited out; ` +
         `skipped classes: ${[...NEEDS_GUARD].join(", ") || "none"}`,
     );
+    // Waiting out is not an invariant (a mutated frame may leave the proxy waiting for body bytes), but the
+    // cases are listed so a hang on a complete request is seen.
+    for (const r of results.filter((r) => r.outcome === "timeout")) {
+      console.log(`waited out: ${label(r.fuzzCase)}`);
+    }
     assert.deepEqual(problems, []);
   } finally {
     await Deno.remove(file);
