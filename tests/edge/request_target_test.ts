@@ -158,3 +158,20 @@ Deno.test("repeated identical Content-Length lines are forwarded as one value (R
   assert.equal(headerOf(upstream.heads[0]!, "content-length"), "3");
   assert.deepEqual(bodies, ["abc"]);
 });
+
+Deno.test("a lower-case get or head with a body is forwarded, and rebuilding it does not throw", async () => {
+  await using upstream = startRawUpstream(okUpstream);
+  await using proxy = startProxy(poolConfig([upstream.url]));
+  // Transfer-Encoding makes the body-limit level rebuild the request (withHeaders), which used to throw here:
+  // Request normalizes "get" to GET and then refuses its body.
+  for (const method of ["get", "head"]) {
+    const response = await rawRequest(
+      proxy.port,
+      `${method} /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n`,
+      3_000,
+    );
+    assert.equal(response.status, 200, method);
+  }
+  assert.equal(upstream.heads.length, 2);
+  assert.deepEqual(proxy.errors, []);
+});
