@@ -7,17 +7,23 @@ import { checkLimits, withHeaders } from "./request_limits.ts";
 /** Methods this proxy never forwards: CONNECT would tunnel, TRACE reflects credentials (XST). */
 const REFUSED_METHODS = new Set(["CONNECT", "TRACE"]);
 const ALLOW = "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS";
+/**
+ * `Host = uri-host [ ":" port ]` (RFC 9112 §3.2, RFC 3986 §3.2.2): an IP literal in brackets or a reg-name
+ * (unreserved, pct-encoded, sub-delims), then an optional port. Two Host lines arrive joined by ", " and fail.
+ */
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::(\d{0,5}))?$/;
 
 /**
  * Rejects or answers requests that must not reach an upstream as they are, and reads the request line by
  * RFC 9110/9112 where Deno.serve does not:
- * - 405 for CONNECT/TRACE, 400 without a Host (RFC 9112 §3.2);
+ * - 405 for CONNECT/TRACE, 400 without a Host or with an invalid one (RFC 9112 §3.2);
  * - 417 for an `Expect` other than `100-continue` (RFC 9110 §10.1.1);
  * - `OPTIONS *` and `OPTIONS` with `Max-Forwards: 0` answered here (200 with `Allow`); on other OPTIONS a
  *   `Max-Forwards` is decremented before forwarding (RFC 9110 §7.6.2). Deno.serve reports the target `*` as
  *   the path `/*`, so `OPTIONS /*` is answered here too: it is never forwarded as a path;
- * - an absolute-form target's authority replaces Host (RFC 9112 §3.2.2).
- * Each check costs a method compare or one header lookup unless its condition holds.
+ * - an absolute-form target's authority replaces Host (RFC 9112 §3.2.2); an invalid one (userinfo included)
+ *   gets 400.
+ * Each check costs a method compare, one header lookup or one regex test of Host unless its condition holds.
  */
 export function requestGuard(): MiddlewareHandler<AppEnv> {
   return async function requestGuard(c, next) {
@@ -59,6 +65,9 @@ export function guardRequest(c: Context<AppEnv>): Response | undefined {
   // RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request that lacks a Host header field.
   const host = headers.get("host");
   if (host === null || host === "") return errorResponse(400, "missing Host header", c.get("requestId"));
+  // ...and to a Host with an invalid value (more than one Host line included); the URL parser would also
+  // refuse a port above 65535 later, when the request is rebuilt.
+  if (!validHost(host)) return errorResponse(400, "invalid Host header", c.get("requestId"));
   const expect = headers.get("expect");
   if (expect !== null && expect.toLowerCase() !== "100-continue") {
     return errorResponse(417, "only Expect: 100-continue is supported", c.get("requestId"));
@@ -82,6 +91,10 @@ export function guardRequest(c: Context<AppEnv>): Response | undefined {
   const start = url.indexOf("//") + 2;
   const authority = url.slice(start, url.indexOf("/", start));
   if (host !== authority && !sameAuthority(host, authority, start === 8)) {
+    // Deno.serve passes the target's authority through unchecked. Userinfo is an error too (RFC 9110 §4.2.4).
+    if (!validHost(authority)) {
+      return errorResponse(400, "invalid authority in the request target", c.get("requestId"));
+    }
     if (!headers.has("upgrade")) {
       replaced ??= new Headers(headers);
       replaced.set("host", authority);
@@ -89,6 +102,11 @@ export function guardRequest(c: Context<AppEnv>): Response | undefined {
   }
   if (replaced !== undefined) c.req.raw = withHeaders(request, replaced);
   return undefined;
+}
+
+function validHost(value: string): boolean {
+  const syntax = HOST.exec(value);
+  return syntax !== null && Number(syntax[1] ?? 0) <= 65535;
 }
 
 /** Host as the client wrote it vs the URL's normalized authority (lower case, default port dropped). */

@@ -129,6 +129,7 @@ export function withHeaders(
   body: ReadableStream<Uint8Array<ArrayBuffer>> | null = request.body,
 ): Request {
   const method = request.method;
-  const hasBody = body !== null && method !== "GET" && method !== "HEAD";
+  // Request normalizes "get"/"head" to upper case and then refuses a body for them.
+  const hasBody = body !== null && !/^(?:get|head)$/i.test(method);
   return new Request(request.url, hasBody ? { method, headers, body } : { method, headers });
 }

@@ -369,6 +369,10 @@ function requestHead(request: ExchangeRequest, target: string, authority: string
     else if (name === "content-length") {
       hasLength = true;
       if (body instanceof Uint8Array || body === null) return; // framing decided below
+      // Deno.serve accepts "42, 42" (and repeated identical lines, joined so); RFC 9110 §8.6 asks a recipient
+      // that accepts it to pass on the single value.
+      const comma = value.indexOf(",");
+      if (comma >= 0) value = value.slice(0, comma).trim();
     } else if (name === "transfer-encoding") return;
     head += `${name}: ${value}\r\n`;
   };

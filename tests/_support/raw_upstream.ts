@@ -51,8 +51,11 @@ export function startRawUpstream(script: RawScript): RawUpstream {
               heads.push(head);
               return head;
             }
-            const chunk = await connection.read();
-            if (chunk === undefined) throw new Error("EOF before end of request head");
+            // Straight from the socket: read() would hand back `pending` itself and this loop would spin.
+            const buffer = new Uint8Array(65536);
+            const n = await conn.read(buffer).catch(() => null);
+            if (n === null) throw new Error("EOF before end of request head");
+            const chunk = buffer.subarray(0, n);
             const merged = new Uint8Array(pending.length + chunk.length);
             merged.set(pending);
             merged.set(chunk, pending.length);
