@@ -49,7 +49,7 @@ export const DEFAULT_LIMITS: LimitsConfig = {
   maxUriBytes: 8_000,
   maxBodyBytes: 10 * 1024 * 1024,
   underscoreHeaders: "drop",
-  connectionGuard: true,
+  connectionGuard: false,
   headerTimeoutMs: 10_000,
   idleTimeoutMs: 60_000,
   maxConnections: 4096,

@@ -24,8 +24,8 @@ export interface TestProxy extends AsyncDisposable {
 
 /**
  * `yaml` is a full config; `server.port` is ignored (port 0 is used). `log` receives the runtime's events.
- * `guard: true` serves through main.ts's listener (src/edge/serve_proxy.ts: the connection guard unless
- * `limits.connection_guard: false`); otherwise Deno.serve directly.
+ * `guard: true` serves through main.ts's listener with `limits.connection_guard: true` (src/edge/serve_proxy.ts,
+ * the connection guard); otherwise Deno.serve directly.
  */
 export function startProxy(
   yaml: string,
@@ -54,10 +54,18 @@ export function startProxy(
   });
   const hostname = options.hostname ?? "127.0.0.1";
   const server = options.guard
-    ? serveProxy({ ...config, server: { ...config.server, host: hostname, port: 0 } }, app.fetch, (error) => {
-      errors.push(error);
-      return new Response("500\n", { status: 500 });
-    })
+    ? serveProxy(
+      {
+        ...config,
+        server: { ...config.server, host: hostname, port: 0 },
+        limits: { ...config.limits, connectionGuard: true },
+      },
+      app.fetch,
+      (error) => {
+        errors.push(error);
+        return new Response("500\n", { status: 500 });
+      },
+    )
     : Deno.serve({ hostname, port: 0, onListen() {} }, app.fetch);
   const port = server.addr.port;
   const close = async () => {

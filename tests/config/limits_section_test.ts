@@ -5,7 +5,7 @@ import { configErrorsOf } from "../_support/config_errors.ts";
 
 const BACKENDS = 'backends: ["http://127.0.0.1:1"]\n';
 
-Deno.test("limits default to 16 KiB / 100 headers, 8000-byte URIs, 10 MiB bodies, underscores dropped, guard 10s/60s/4096/256", () => {
+Deno.test("limits default to 16 KiB / 100 headers, 8000-byte URIs, 10 MiB bodies, underscores dropped, guard off (10s/60s/4096/256 when on)", () => {
   const config = parseConfig(BACKENDS, "c.yaml");
   assert.deepEqual(config.limits, {
     maxHeaderBytes: 16_384,
@@ -13,7 +13,7 @@ Deno.test("limits default to 16 KiB / 100 headers, 8000-byte URIs, 10 MiB bodies
     maxUriBytes: 8_000,
     maxBodyBytes: 10_485_760,
     underscoreHeaders: "drop",
-    connectionGuard: true,
+    connectionGuard: false,
     headerTimeoutMs: 10_000,
     idleTimeoutMs: 60_000,
     maxConnections: 4096,
@@ -25,7 +25,7 @@ Deno.test("limits default to 16 KiB / 100 headers, 8000-byte URIs, 10 MiB bodies
 Deno.test("limits and a route's max_body_size are read from the config", () => {
   const config = parseConfig(
     `${BACKENDS}limits: { max_header_size: 32768, max_header_count: 50, max_uri_size: 2048, max_body_size: 0, underscore_headers: reject,
-  connection_guard: false, header_timeout: 2s, idle_timeout: 5s, max_connections: 10, max_connections_per_client: 0 }
+  connection_guard: true, header_timeout: 2s, idle_timeout: 5s, max_connections: 10, max_connections_per_client: 0 }
 routes:
   - { match: { path_prefix: /up }, upstream: default, max_body_size: 1048576 }
 `,
@@ -37,7 +37,7 @@ routes:
     maxUriBytes: 2048,
     maxBodyBytes: 0,
     underscoreHeaders: "reject",
-    connectionGuard: false,
+    connectionGuard: true,
     headerTimeoutMs: 2_000,
     idleTimeoutMs: 5_000,
     maxConnections: 10,

@@ -219,7 +219,12 @@ async function runAll(port: number, cases: readonly FuzzCase[]): Promise<CaseRes
 }
 
 /** Startup lines the proxy writes to stderr; anything else is an unexpected log line. */
-const EXPECTED_STDERR = [/^proxy listening on /, /^proxy admin on /, /^\{"time":"[^"]+","event":"shutdown/];
+const EXPECTED_STDERR = [
+  /^proxy listening on /,
+  /^proxy admin on /,
+  /^\{"time":"[^"]+","event":"shutdown/,
+  /^\{"time":"[^"]+","event":"upstreams"/,
+];
 
 Deno.test("fuzzed request heads and bodies never crash the proxy, split a request or get a malformed answer", async () => {
   await using upstream = startFuzzUpstream();

@@ -1,11 +1,11 @@
-/** main.ts serves plain HTTP through the connection guard with --allow-net only: bare LF 400, the client IP reaches the upstream. */
+/** With `limits.connection_guard: true`, main.ts serves plain HTTP through the guard with --allow-net only: bare LF 400, the client IP reaches the upstream. */
 import assert from "node:assert/strict";
 import { rootPath, startChildProxy } from "../_support/child_proxy.ts";
 import { freePort } from "../_support/ports.ts";
 import { rawExchange, rawRequest } from "../_support/raw_upstream.ts";
 import { startUpstream } from "../_support/upstream.ts";
 
-Deno.test("main.ts guards its listener: bare LF gets 400, X-Forwarded-For carries the client address", async () => {
+Deno.test("main.ts with connection_guard: true guards its listener: bare LF gets 400, X-Forwarded-For carries the client address", async () => {
   await using upstream = startUpstream((request) =>
     new Response(request.headers.get("x-forwarded-for") ?? "")
   );
@@ -13,7 +13,8 @@ Deno.test("main.ts guards its listener: bare LF gets 400, X-Forwarded-For carrie
   try {
     await Deno.writeTextFile(
       file,
-      `server: { port: ${freePort()} }\nadmin: { port: ${freePort()} }\nbackends:\n  - url: "${upstream.url}"\n`,
+      `server: { port: ${freePort()} }\nadmin: { port: ${freePort()} }\nbackends:\n  - url: "${upstream.url}"\n` +
+        "limits: { connection_guard: true }\n",
     );
     await using proxy = await startChildProxy([
       "run",
