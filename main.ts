@@ -19,6 +19,7 @@ import { reloadRoutes } from "./src/admin/reload_routes.ts";
 import { cachePurgeRoutes } from "./src/admin/cache_purge_routes.ts";
 import { Runtime } from "./src/runtime.ts";
 import { reportUpstreams } from "./src/lifecycle/upstream_report.ts";
+import { errorReason, stderrEventLog } from "./src/log/event_log.ts";
 import { resolveWorkerCount, runControlPlane } from "./src/workers/control_plane.ts";
 import { redirectListenOptions, redirectToHttps } from "./src/server_options.ts";
 import { serveProxy } from "./src/edge/serve_proxy.ts";
@@ -89,7 +90,11 @@ export async function main(args: readonly string[]): Promise<number> {
   const app = createApp(source, { metrics, accessLog });
   await source.current.rateLimiter?.ready(); // a Redis store: connected, or given up for now (fails open)
   const server = serveProxy(config, app.fetch, (error) => {
-    console.error("proxy: unhandled error while serving", error);
+    stderrEventLog("unexpected_error", {
+      message: "unhandled error while serving",
+      reason: errorReason(error),
+      stack: error instanceof Error ? error.stack : undefined,
+    });
     return new Response("500 internal proxy error\n", { status: 500 });
   });
   // One line saying which upstreams are configured and whether they answer (also primes /readyz).

@@ -17,6 +17,7 @@ import { MemoryRateLimitStore } from "../ratelimit/store_memory.ts";
 import { SharedMemoryRateLimitStore } from "../ratelimit/store_shared_memory.ts";
 import { Runtime, stderrLog } from "../runtime.ts";
 import { type ProxyListener, serveProxy } from "../edge/serve_proxy.ts";
+import { errorReason, stderrEventLog } from "../log/event_log.ts";
 import type { ConfigPayload, FromWorker, HealthState, ToWorker } from "./messages.ts";
 import { SharedInFlightCell } from "./shared_in_flight.ts";
 
@@ -128,7 +129,12 @@ export function runWorker(scope: WorkerScope): void {
     await live.current.rateLimiter?.ready();
     // The connection guard per worker (SO_REUSEPORT): each worker enforces its own caps and timeouts.
     server = serveProxy(config, app.fetch, (error) => {
-      console.error(`proxy worker ${id}: unhandled error while serving`, error);
+      stderrEventLog("unexpected_error", {
+        message: "unhandled error while serving",
+        worker: id,
+        reason: errorReason(error),
+        stack: error instanceof Error ? error.stack : undefined,
+      });
       return new Response("500 internal proxy error\n", { status: 500 });
     }, {
       port,
