@@ -51,9 +51,10 @@ Deno.test("serve_stale_on_error: a stopped upstream gets the stale entry, marked
   assert.equal(stale.status, 200);
   assert.equal(stale.body, "kept");
   assert.equal(stale.headers.get("x-cache"), "STALE");
-  assert.equal(
-    stale.headers.get("cache-status"),
-    'proxy; fwd=stale; fwd-status=502; ttl=0; detail="serve-stale-on-error: refused"',
+  // ttl is 0 or, when closing the upstream took over a second on a busy machine, negative.
+  assert.match(
+    stale.headers.get("cache-status") ?? "",
+    /^proxy; fwd=stale; fwd-status=502; ttl=(0|-\d+); detail="serve-stale-on-error: refused"$/,
   );
   assert.equal(cacheResult(proxy.registry, "stale"), 1);
   assert.equal(JSON.parse(log.lines.at(-1)!).cache, "stale");
