@@ -141,7 +141,7 @@ function serveAdmin(config: Config, handler: Deno.ServeHandler): Deno.HttpServer
       onListen: ({ hostname, port }) => console.error(`proxy admin on http://${hostname}:${port}/`),
     }, handler);
   } catch (error) {
-    console.error(`proxy: admin listener disabled: cannot listen on ${host}:${port}:`, error);
+    stderrEventLog("admin_listener_disabled", { host, port, reason: errorReason(error) });
     return undefined;
   }
 }

@@ -13,7 +13,7 @@ import { responseCache } from "./middleware/response_cache.ts";
 import { bodyLimit } from "./middleware/request_limits.ts";
 import { routeMatch } from "./middleware/route_match.ts";
 import { webSocketProxy } from "./middleware/websocket.ts";
-import { errorResponse, ProxyError } from "./proxy/errors.ts";
+import { errorResponse, ProxyError } from "./errors.ts";
 import type { Runtime, RuntimeSource } from "./runtime.ts";
 import { errorReason, stderrEventLog } from "./log/event_log.ts";
 

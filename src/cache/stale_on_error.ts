@@ -4,7 +4,7 @@
  * An upstream that answers, even with a 5xx, has answered: that response is relayed (only the origin's own
  * `stale-if-error` turns a 500/502/503/504 into a stale hit). A client that went away needs no answer.
  */
-import { type FailureKind, ProxyError } from "../proxy/errors.ts";
+import { type FailureKind, ProxyError } from "../errors.ts";
 
 const UNREACHABLE: ReadonlySet<FailureKind> = new Set<FailureKind>([
   "refused",

@@ -5,6 +5,7 @@
  */
 
 /** Where access log lines go. */
+import { errorReason, stderrEventLog } from "./event_log.ts";
 export interface LineSink {
   /** Takes one line without its line feed. Must not block or throw. */
   write(line: string): void;
@@ -19,7 +20,7 @@ export interface BufferedLineWriterOptions {
   maxBufferChars?: number;
   /** Output waiting behind a slow stdout beyond this is dropped (and counted) instead of piling up. Default 8 MiB. */
   maxPendingBytes?: number;
-  /** Told once per failed write (stdout closed, broken pipe); default console.error. */
+  /** Told once per failed write (stdout closed, broken pipe); default an `access_log_error` event. */
   onError?: (error: unknown) => void;
 }
 
@@ -51,7 +52,7 @@ export class BufferedLineWriter implements LineSink, AsyncDisposable {
       flushDelayMs = 10,
       maxBufferChars = 64 * 1024,
       maxPendingBytes = 8 * 1024 * 1024,
-      onError = (error: unknown) => console.error("proxy: access log write failed", error),
+      onError = (error: unknown) => stderrEventLog("access_log_error", { reason: errorReason(error) }),
     } = options;
     if (!(flushDelayMs >= 0)) throw new RangeError(`flushDelayMs must be ≥ 0, got ${flushDelayMs}`);
     if (!(maxBufferChars >= 1)) throw new RangeError(`maxBufferChars must be ≥ 1, got ${maxBufferChars}`);

@@ -1,7 +1,7 @@
 import type { Context, Handler } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import type { RequestFacts } from "../pool/upstream_selection.ts";
-import { ProxyError } from "../proxy/errors.ts";
+import { ProxyError } from "../errors.ts";
 import { requestHasBody } from "../proxy/forward.ts";
 import { type HeaderRecord, upstreamRequestHeaderRecord } from "../proxy/headers.ts";
 import { replayableBody } from "../retry/replayable_body.ts";

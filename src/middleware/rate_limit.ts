@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import type { ProxyMetrics } from "../metrics/proxy_metrics.ts";
-import { errorResponse } from "../proxy/errors.ts";
+import { errorResponse } from "../errors.ts";
 import { retryAfterSeconds } from "../ratelimit/rate_limit_headers.ts";
 
 /**

@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
-import { errorResponse } from "../proxy/errors.ts";
+import { errorResponse } from "../errors.ts";
 import { adoptAuthority } from "./http2_authority.ts";
 import { checkLimits, withHeaders } from "./request_limits.ts";
 

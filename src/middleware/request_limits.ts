@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
-import { errorResponse } from "../proxy/errors.ts";
+import { errorResponse } from "../errors.ts";
 
 /**
  * Head limits, before routing: request target length (414, RFC 9110 §15.5.15), header block size and field

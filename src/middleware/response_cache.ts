@@ -27,7 +27,7 @@ import { staleOnErrorStatus, unreachableError } from "../cache/stale_on_error.ts
 import { surrogateCapability } from "../cache/surrogate_control.ts";
 import type { CacheResult, ProxyMetrics } from "../metrics/proxy_metrics.ts";
 import { encodeForClient } from "../proxy/compression.ts";
-import { errorResponse } from "../proxy/errors.ts";
+import { errorResponse } from "../errors.ts";
 import type { HeaderRecord } from "../proxy/headers.ts";
 import { forwardToPool } from "./forward_request.ts";
 

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
-import { ProxyError } from "../proxy/errors.ts";
+import { ProxyError } from "../errors.ts";
 
 /** Finds the route for the request (host, then path, then method) and stores it as the `route` variable. */
 export function routeMatch(): MiddlewareHandler<AppEnv> {

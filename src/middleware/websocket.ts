@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
-import { errorResponse, ProxyError } from "../proxy/errors.ts";
+import { errorResponse, ProxyError } from "../errors.ts";
 import { upstreamRequestHeaders } from "../proxy/headers.ts";
 import type { Upstream } from "../upstream/upstream.ts";
 import { requestFacts } from "./forward_request.ts";

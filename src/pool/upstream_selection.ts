@@ -17,7 +17,7 @@ import type { PoolBalancer } from "../balancer/pool_balancer.ts";
 import { readCookie } from "../balancer/read_cookie.ts";
 import { isFailure, type UpstreamErrorReason } from "../breaker/is_failure.ts";
 import { clientAddress, type TrustedProxies } from "../net/client_address.ts";
-import { type FailureKind, ProxyError } from "../proxy/errors.ts";
+import { type FailureKind, ProxyError } from "../errors.ts";
 import type { RetryBudget } from "../retry/retry_budget.ts";
 import { backoffMs, isRetryable } from "../retry/retry_policy.ts";
 import type { AdmissionGate, Upstream } from "../upstream/upstream.ts";

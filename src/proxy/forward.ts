@@ -4,7 +4,7 @@ import type { RequestBody, Transport, TransportName } from "../transport/transpo
 import type { Upstream } from "../upstream/upstream.ts";
 import { type BodyStream, encodeForClient } from "./compression.ts";
 import { DeadlineSweeper, type SweepEntry } from "./deadline_sweeper.ts";
-import { classifyFetchError, ProxyError } from "./errors.ts";
+import { classifyFetchError, ProxyError } from "../errors.ts";
 import {
   cleanResponseHeaders,
   type HeaderRecord,

@@ -50,8 +50,8 @@ export interface ForwardedFacts {
   readonly via: string;
 }
 
-/** Header fields as a plain record: what fetch converts fastest (no Headers object to build and re-read). */
-export type HeaderRecord = Record<string, string>;
+import type { HeaderRecord } from "../transport/transport.ts";
+export type { HeaderRecord } from "../transport/transport.ts";
 
 /**
  * Builds the upstream request's headers: hop-by-hop removed, forwarding headers added or extended.

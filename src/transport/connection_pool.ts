@@ -4,7 +4,7 @@
  * {@linkcode ConnectionPool.release} with `reusable: true`, which the HTTP/1.1 client passes only after a
  * complete, clean response that allows reuse; anything else destroys it.
  */
-import { ProxyError } from "../proxy/errors.ts";
+import { ProxyError } from "../errors.ts";
 import type { ConnectionStats } from "../upstream/upstream.ts";
 
 /** One upstream connection with its read buffer. */

@@ -4,7 +4,7 @@
  * response_parser.ts), and hands the body over as bytes when it is already complete, or as a pull stream
  * (backpressure: nothing is read from the upstream until the client side asks) otherwise.
  */
-import { ProxyError } from "../proxy/errors.ts";
+import { ProxyError } from "../errors.ts";
 import type { Upstream } from "../upstream/upstream.ts";
 import { ConnectionPool, type PooledConnection } from "./connection_pool.ts";
 import {

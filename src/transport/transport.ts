@@ -2,8 +2,10 @@
  * How the forwarder talks to an upstream: one request out, one response head (and a body) back. Two
  * implementations: the HTTP/1.1 client on Deno.connect (default) and Deno's fetch (`transport: fetch`).
  */
-import type { HeaderRecord } from "../proxy/headers.ts";
 import type { Upstream } from "../upstream/upstream.ts";
+
+/** Header fields as a plain record: what fetch converts fastest (no Headers object to build and re-read). */
+export type HeaderRecord = Record<string, string>;
 
 export type TransportName = "http1" | "fetch";
 

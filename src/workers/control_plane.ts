@@ -200,7 +200,7 @@ export class ControlPlane {
       await Promise.all(rest.map((handle) => handle.start(this.#port, this.#payload())));
       this.#started = true;
     } catch (error) {
-      console.error(`proxy: workers did not start: ${error instanceof Error ? error.message : error}`);
+      stderrLog("workers_failed", { reason: errorReason(error) });
       this.#stopping = true;
       for (const handle of this.#handles) handle.terminate();
       await this.#health[Symbol.asyncDispose]();
@@ -426,7 +426,7 @@ export class ControlPlane {
     }
     this.#pendingLogBytes += bytes.length;
     this.#logChain = this.#logChain.then(() => writeStdout(bytes)).catch((error) => {
-      console.error("proxy: access log write failed", error);
+      stderrLog("access_log_error", { reason: errorReason(error) });
     }).finally(() => {
       this.#pendingLogBytes -= bytes.length;
     });
@@ -530,7 +530,7 @@ export class ControlPlane {
         onListen: ({ hostname, port }) => console.error(`proxy admin on http://${hostname}:${port}/`),
       }, app.fetch);
     } catch (error) {
-      console.error(`proxy: admin listener disabled: cannot listen on ${host}:${port}:`, error);
+      stderrLog("admin_listener_disabled", { host, port, reason: errorReason(error) });
       return undefined;
     }
   }

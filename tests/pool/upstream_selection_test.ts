@@ -6,7 +6,7 @@ import {
   UpstreamSelection,
   type UpstreamSelectionOptions,
 } from "../../src/pool/upstream_selection.ts";
-import { ProxyError } from "../../src/proxy/errors.ts";
+import { ProxyError } from "../../src/errors.ts";
 import { RetryBudget } from "../../src/retry/retry_budget.ts";
 import { Upstream } from "../../src/upstream/upstream.ts";
 

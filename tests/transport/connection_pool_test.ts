@@ -1,6 +1,6 @@
 /** ConnectionPool against a real loopback listener: reuse, the connection limit and its queue, idle timeout. */
 import assert from "node:assert/strict";
-import { ProxyError } from "../../src/proxy/errors.ts";
+import { ProxyError } from "../../src/errors.ts";
 import { ConnectionPool } from "../../src/transport/connection_pool.ts";
 import type { ConnectionStats } from "../../src/upstream/upstream.ts";
 
