@@ -10,8 +10,7 @@ import { requestContext } from "./middleware/request_context.ts";
 import { rateLimit } from "./middleware/rate_limit.ts";
 import { requestChecks } from "./middleware/request_guard.ts";
 import { responseCache } from "./middleware/response_cache.ts";
-import { bodyLimit } from "./middleware/request_limits.ts";
-import { routeMatch } from "./middleware/route_match.ts";
+import { routeMatchAndBodyLimit } from "./middleware/route_match.ts";
 import { webSocketProxy } from "./middleware/websocket.ts";
 import { errorResponse, ProxyError } from "./errors.ts";
 import type { Runtime, RuntimeSource } from "./runtime.ts";
@@ -79,9 +78,8 @@ function buildApp(runtime: Runtime, { logError, metrics, accessLog }: SharedPart
   // 3. request checks, one level: HTTP/2 :authority as Host (TLS listener only; before the Host check), then
   //    methods, Host, Expect, OPTIONS, absolute-form targets (request_guard.ts), then sizes (request_limits.ts)
   app.use(requestChecks({ https: runtime.proto === "https" }));
-  // 4. route: host → path → method
-  app.use(routeMatch());
-  app.use(bodyLimit()); // needs the route: routes may override limits.max_body_size
+  // 4. route: host → path → method, then the body limit (routes may override limits.max_body_size), one level
+  app.use(routeMatchAndBodyLimit());
   // 5. rate limit (per route / client), only when some route is limited
   if (runtime.rateLimiter !== undefined) app.use(rateLimit({ metrics }));
   app.use(webSocketProxy({ observer: metrics })); // upgrades are relayed here, never cached or forwarded
