@@ -1,6 +1,6 @@
 /**
  * A/B for the connection guard's cost on the default pipeline: two proxy processes (main.ts) against one
- * backend, one with the default limits (guard on), one with `limits: { connection_guard: false }`; wrk runs
+ * backend, one with `limits: { connection_guard: true }`, one with `limits: { connection_guard: false }` (the default); wrk runs
  * alternate between them so that drift on a shared machine hits both. Prints req/s per round and the proxy's
  * CPU time per request (from /proc, Linux only; reading it needs --allow-all).
  *
@@ -40,7 +40,7 @@ for (const name of names) {
     file,
     `server: { host: 127.0.0.1, port: ${ports[name]} }\nadmin: { port: ${freePort()} }\n` +
       `backends: ["http://127.0.0.1:${backendPort}"]\n` +
-      (name === "off" ? "limits: { connection_guard: false }\n" : ""),
+      (name === "off" ? "limits: { connection_guard: false }\n" : "limits: { connection_guard: true }\n"),
   );
   pids[name] = spawn(["run", "--allow-net", "--allow-read", "main.ts", "--config", file]);
 }

@@ -1,6 +1,6 @@
 /**
  * Slow clients (slowloris) against the connection guard, loopback only, bounded in time: a legitimate client's
- * p99 with and without N slow connections open, for a proxy with the guard on (default limits) and one with
+ * p99 with and without N slow connections open, for a proxy with the guard on (`connection_guard: true`) and one with
  * `connection_guard: false`, in the same run.
  *
  *   deno run --allow-net --allow-read --allow-write --allow-run bench/slow_clients.ts \
@@ -137,7 +137,7 @@ try {
     const file = await Deno.makeTempFile({ suffix: ".yaml" });
     files.push(file);
     const limits = name === "guard on"
-      ? `{ header_timeout: ${headerTimeout}, max_connections_per_client: 0 }`
+      ? `{ connection_guard: true, header_timeout: ${headerTimeout}, max_connections_per_client: 0 }`
       : "{ connection_guard: false }";
     await Deno.writeTextFile(
       file,

@@ -121,7 +121,7 @@ await Deno.writeTextFile(
   `server: { host: 127.0.0.1, port: ${proxyPort} }\nbackends: ["http://127.0.0.1:${backendPort}"]\n` +
     // Every client here is 127.0.0.1: a per-client cap would refuse the legitimate client with the slow ones.
     `limits: { max_connections_per_client: ${Number(flags["per-client"] ?? 0)}${
-      flags.guard === "off" ? ", connection_guard: false" : ""
+      flags.guard === "off" ? ", connection_guard: false" : ", connection_guard: true"
     } }\n`,
 );
 const proxy = spawn(["run", "--allow-net", "--allow-read", "main.ts", "--config", configFile]);
