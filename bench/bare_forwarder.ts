@@ -7,11 +7,12 @@
 import { HOP_BY_HOP } from "../src/proxy/headers.ts";
 import { Http1Transport } from "../src/transport/http1_transport.ts";
 import { Upstream } from "../src/upstream/upstream.ts";
+import { Cancellation } from "../src/transport/cancellation.ts";
 
 const port = Number(Deno.args[0] ?? 8081);
 const upstream = new Upstream(Deno.args[1] ?? "http://127.0.0.1:8080");
 const transport = new Http1Transport({ maxResponseHeaderBytes: 64 * 1024 });
-const never = new AbortController().signal;
+const never = new Cancellation(); // never cancelled
 
 Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, async (request) => {
   const headers: Record<string, string> = Object.create(null);

@@ -7,13 +7,14 @@
  * MODE: `plain` (= bare_forwarder.ts) · `fwd` (src/proxy/forward.ts Forwarder: deadlines, client-gone
  * tracking, response header scan and Response building, with the request header rewrite of headers.ts) ·
  * `honoN` (N no-op Hono middleware levels in front, e.g. `fwd,hono6`: the proxy's level count without their
- * work) · `completed` (touch Deno.serve's `completed`) · `ac` (an AbortController per request).
+ * work) · `completed` (touch Deno.serve's `completed`) · `ac` (a Cancellation per request).
  */
 import { Hono } from "hono";
 import { Forwarder } from "../src/proxy/forward.ts";
 import { HOP_BY_HOP, upstreamRequestHeaderRecord } from "../src/proxy/headers.ts";
 import { Http1Transport } from "../src/transport/http1_transport.ts";
 import { Upstream } from "../src/upstream/upstream.ts";
+import { Cancellation } from "../src/transport/cancellation.ts";
 
 const port = Number(Deno.args[0] ?? 8083);
 const upstream = new Upstream(Deno.args[1] ?? "http://127.0.0.1:8080");
@@ -25,7 +26,7 @@ const forwarder = new Forwarder({
   via: "1.1 proxy",
   compression: true,
 });
-const never = new AbortController().signal;
+const never = new Cancellation(); // never cancelled
 
 async function handle(request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> {
   const url = request.url;
@@ -39,7 +40,7 @@ async function handle(request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr
       requestId: "ablation",
       via: "1.1 proxy",
     });
-    return await forwarder.forward(upstream, { request, pathAndQuery, headers, completed: info.completed });
+    return await forwarder.forward(upstream, { request, pathAndQuery, headers, delivery: info });
   }
   if (mode.includes("completed")) info.completed.then(() => {}, () => {});
   const headers: Record<string, string> = Object.create(null);
@@ -52,7 +53,7 @@ async function handle(request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr
     headers,
     body: null,
     acceptEncoding: request.headers.get("accept-encoding"),
-    signal: mode.includes("ac") ? new AbortController().signal : never,
+    signal: mode.includes("ac") ? new Cancellation() : never,
   });
   return new Response(response.body, { status: response.status, headers: response.headers });
 }

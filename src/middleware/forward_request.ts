@@ -79,7 +79,7 @@ export async function forwardToPool(c: Context<AppEnv>, variant: ForwardVariant 
         pathAndQuery: c.get("pathAndQuery"),
         headers,
         deadline,
-        completed: background ? undefined : c.env?.completed,
+        delivery: background ? undefined : c.env,
       });
       attempt.answered(response.status);
       response.headers.set("x-request-id", requestId);

@@ -60,7 +60,7 @@ export class FetchTransport implements Transport {
       body: request.body,
       client: this.#client,
       redirect: "manual",
-      signal: request.signal,
+      signal: request.signal.signal,
     });
     return {
       status: response.status,

@@ -6,6 +6,7 @@
  */
 import { ProxyError } from "../errors.ts";
 import type { Upstream } from "../upstream/upstream.ts";
+import type { Cancellation } from "./cancellation.ts";
 import { ConnectionPool, type PooledConnection } from "./connection_pool.ts";
 import {
   ChunkedDecoder,
@@ -157,12 +158,12 @@ export class Http1Transport implements Transport {
   ): Promise<UpstreamResponse> {
     const signal = request.signal;
     const onAbort = () => connection.close();
-    signal.addEventListener("abort", onAbort);
+    signal.onAbort(onAbort);
     let released = false;
     const release = (reusable: boolean) => {
       if (released) return;
       released = true;
-      signal.removeEventListener("abort", onAbort);
+      signal.offAbort(onAbort);
       pool.release(connection, reusable);
     };
     const progress = { wrote: false, bodyDone: false };
@@ -325,11 +326,11 @@ export class Http1Transport implements Transport {
 /** Thrown when the connection closed after part of a head arrived (never a stale-connection retry). */
 class HeadStarted extends Error {}
 
-function acquire(pool: ConnectionPool, signal: AbortSignal): Promise<PooledConnection> {
+function acquire(pool: ConnectionPool, signal: Cancellation): Promise<PooledConnection> {
   return withAbort(pool, pool.acquire(), signal);
 }
 
-function acquireFresh(pool: ConnectionPool, signal: AbortSignal): Promise<PooledConnection> {
+function acquireFresh(pool: ConnectionPool, signal: Cancellation): Promise<PooledConnection> {
   return withAbort(pool, pool.acquireNew(), signal);
 }
 
@@ -337,7 +338,7 @@ function acquireFresh(pool: ConnectionPool, signal: AbortSignal): Promise<Pooled
 function withAbort(
   pool: ConnectionPool,
   pending: Promise<PooledConnection>,
-  signal: AbortSignal,
+  signal: Cancellation,
 ): Promise<PooledConnection> {
   const giveBack = (connection: PooledConnection) => pool.release(connection, true);
   if (signal.aborted) {
@@ -346,13 +347,13 @@ function withAbort(
   }
   return new Promise((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
+    signal.onAbort(onAbort);
     pending.then((connection) => {
-      signal.removeEventListener("abort", onAbort);
+      signal.offAbort(onAbort);
       if (signal.aborted) giveBack(connection);
       else resolve(connection);
     }, (error) => {
-      signal.removeEventListener("abort", onAbort);
+      signal.offAbort(onAbort);
       reject(error);
     });
   });
@@ -453,7 +454,7 @@ function lengthStream(
   release: (reusable: boolean) => void,
   reusable: () => boolean,
   writing: Promise<void>,
-  signal: AbortSignal,
+  signal: Cancellation,
 ): ReadableStream<Uint8Array<ArrayBuffer>> {
   let remaining = length;
   return new ReadableStream<Uint8Array<ArrayBuffer>>({
@@ -489,7 +490,7 @@ function lengthStream(
 function closeStream(
   connection: PooledConnection,
   release: (reusable: boolean) => void,
-  signal: AbortSignal,
+  signal: Cancellation,
 ): ReadableStream<Uint8Array<ArrayBuffer>> {
   return new ReadableStream<Uint8Array<ArrayBuffer>>({
     async pull(controller) {

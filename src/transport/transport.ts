@@ -3,6 +3,7 @@
  * implementations: the HTTP/1.1 client on Deno.connect (default) and Deno's fetch (`transport: fetch`).
  */
 import type { Upstream } from "../upstream/upstream.ts";
+import type { Cancellation } from "./cancellation.ts";
 
 /** Header fields as a plain record: what fetch converts fastest (no Headers object to build and re-read). */
 export type HeaderRecord = Record<string, string>;
@@ -23,7 +24,7 @@ export interface ExchangeRequest {
   /** What the response will be encoded for (the client's Accept-Encoding, or null). */
   readonly acceptEncoding: string | null;
   /** Aborts the exchange: before the head it rejects, after it the body errors. */
-  readonly signal: AbortSignal;
+  readonly signal: Cancellation;
 }
 
 export interface UpstreamResponse {
