@@ -1,8 +1,9 @@
 /**
- * Where a cache hit's microseconds go (issue 13): the real middleware chain built level by level in the order
- * of src/app.ts, each level ending in the same pre-built answer, plus the whole `createApp` app answering a
- * real cache hit, and the single operations the hit path performs. In-process (`app.fetch`, no sockets), so
- * the differences between consecutive rows are the cost of one level.
+ * Where a cache hit's microseconds go (issue 13): the parts of src/app.ts's first level (request_entry.ts) built
+ * as separate middlewares one by one, in its order, each chain ending in the same pre-built answer; then the
+ * entry level itself; plus the whole `createApp` app answering a real cache hit, and the single operations
+ * the hit path performs. In-process (`app.fetch`, no sockets), so the differences between consecutive rows
+ * are the cost of one part plus one Hono level.
  *
  *   deno bench --allow-net bench/pipeline_bench.ts
  */
@@ -16,6 +17,7 @@ import { Registry } from "../src/metrics/registry.ts";
 import { http2Authority } from "../src/middleware/http2_authority.ts";
 import { observe } from "../src/middleware/observe.ts";
 import { requestContext } from "../src/middleware/request_context.ts";
+import { requestEntry } from "../src/middleware/request_entry.ts";
 import { requestGuard } from "../src/middleware/request_guard.ts";
 import { bodyLimit, requestLimits } from "../src/middleware/request_limits.ts";
 import { responseCache } from "../src/middleware/response_cache.ts";
@@ -71,6 +73,20 @@ const names = [
   "+ bodyLimit",
   "+ webSocketProxy",
 ];
+const entry = new Hono<AppEnv>();
+entry.use(requestEntry({
+  runtime: source.current,
+  https: false,
+  onError: () => new Response("error", { status: 500 }),
+  metrics,
+  log: noLog,
+}));
+entry.use(webSocketProxy({ observer: metrics }));
+entry.all("*", () => new Response("ok"));
+Deno.bench("requestEntry (the parts above as one level) + webSocketProxy", { group: "levels" }, async () => {
+  await (await entry.fetch(request(), info)).arrayBuffer();
+});
+
 names.forEach((name, levels) => {
   const app = chain(levels);
   Deno.bench(name, { group: "levels", baseline: levels === 0 }, async () => {

@@ -1,17 +1,14 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { AppEnv } from "./app_env.ts";
 import { upstreamSnapshots } from "./admin/upstream_snapshots.ts";
 import type { LineSink } from "./log/line_writer.ts";
 import { ProxyMetrics } from "./metrics/proxy_metrics.ts";
 import { Registry } from "./metrics/registry.ts";
 import { forwardRequest } from "./middleware/forward_request.ts";
-import { observe } from "./middleware/observe.ts";
-import { requestContext } from "./middleware/request_context.ts";
 import { rateLimit } from "./middleware/rate_limit.ts";
-import { requestChecks } from "./middleware/request_guard.ts";
+import { requestEntry } from "./middleware/request_entry.ts";
 import { responseCache } from "./middleware/response_cache.ts";
-import { routeMatchAndBodyLimit } from "./middleware/route_match.ts";
-import { webSocketProxy } from "./middleware/websocket.ts";
+import { isWebSocketUpgrade, webSocketProxy } from "./middleware/websocket.ts";
 import { errorResponse, ProxyError } from "./errors.ts";
 import type { Runtime, RuntimeSource } from "./runtime.ts";
 import { errorReason, stderrEventLog } from "./log/event_log.ts";
@@ -71,23 +68,7 @@ interface SharedParts {
  */
 function buildApp(runtime: Runtime, { logError, metrics, accessLog }: SharedParts): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  // 1. runtime snapshot, peer address, request id
-  app.use(requestContext({ current: runtime }));
-  // 2. access log + metrics (observability)
-  app.use(observe({ metrics, log: accessLog, format: runtime.config.accessLog.format }));
-  // 3. request checks, one level: HTTP/2 :authority as Host (TLS listener only; before the Host check), then
-  //    methods, Host, Expect, OPTIONS, absolute-form targets (request_guard.ts), then sizes (request_limits.ts)
-  app.use(requestChecks({ https: runtime.proto === "https" }));
-  // 4. route: host → path → method, then the body limit (routes may override limits.max_body_size), one level
-  app.use(routeMatchAndBodyLimit());
-  // 5. rate limit (per route / client), only when some route is limited
-  if (runtime.rateLimiter !== undefined) app.use(rateLimit({ metrics }));
-  app.use(webSocketProxy({ observer: metrics })); // upgrades are relayed here, never cached or forwarded
-  // 6. response cache, only when configured
-  if (runtime.cache !== undefined) app.use(responseCache({ metrics }));
-  // 7. forward to an upstream of the route's pool
-  app.all("*", forwardRequest());
-  app.onError((error, c) => {
+  const onError = (error: unknown, c: Context<AppEnv>): Response => {
     const requestId = c.get("requestId") ?? "-";
     if (error instanceof ProxyError) {
       const extra = error.retryAfterMs !== undefined
@@ -97,6 +78,36 @@ function buildApp(runtime: Runtime, { logError, metrics, accessLog }: SharedPart
     }
     logError(`[${requestId}] unexpected error`, error);
     return errorResponse(500, "internal proxy error", requestId);
-  });
+  };
+  // 1. one level (request_entry.ts): runtime snapshot, peer address, request id; metrics and access log
+  //    around everything below; request checks (HTTP/2 :authority as Host on a TLS listener, then methods,
+  //    Host, Expect, OPTIONS, absolute-form targets, then head sizes); route (host → path → method); body limit
+  app.use(requestEntry({
+    runtime,
+    https: runtime.proto === "https",
+    onError,
+    metrics,
+    log: accessLog,
+    format: runtime.config.accessLog.format,
+  }));
+  // 2. rate limit (per route / client), only when some route is limited
+  if (runtime.rateLimiter !== undefined) app.use(rateLimit({ metrics }));
+  // 3. WebSocket upgrades are relayed here, never cached or forwarded: the upgrade check runs at the start of
+  //    the next level (the cache's, or the terminal handler), so it adds no level of its own
+  const webSocket = webSocketProxy({ observer: metrics });
+  // 4. response cache, only when configured
+  if (runtime.cache !== undefined) {
+    const cache = responseCache({ metrics });
+    app.use((c, next) => isWebSocketUpgrade(c.req.raw) ? webSocket(c, next) : cache(c, next));
+  }
+  // 5. forward to an upstream of the route's pool
+  const forward = forwardRequest();
+  app.all(
+    "*",
+    runtime.cache !== undefined
+      ? forward
+      : (c, next) => isWebSocketUpgrade(c.req.raw) ? webSocket(c, next) : forward(c, next),
+  );
+  app.onError(onError);
   return app;
 }

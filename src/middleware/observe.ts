@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import { type AccessLogEntry, commonLine, jsonLine } from "../log/access_log_line.ts";
 import type { LineSink } from "../log/line_writer.ts";
@@ -30,17 +30,38 @@ export interface ObserveOptions {
  * appended to a buffer here; the writer sends batches to stdout off the request path.
  */
 export function observe(options: ObserveOptions): MiddlewareHandler<AppEnv> {
-  const { metrics, log, format: fixedFormat, now = performance.now.bind(performance), clock = Date.now } =
-    options;
+  const observer = requestObserver(options);
   return async function observe(c, next) {
-    const start = now();
-    metrics.requestStarted();
-    let status = 500;
+    const start = observer.start();
+    let response: Response | undefined;
     try {
       await next();
-      status = c.res.status;
+      response = c.res;
     } finally {
+      observer.finish(c, response, start);
+    }
+  };
+}
+
+/** {@linkcode observe}'s two halves, for a middleware level that does more than observing (request_entry.ts). */
+export interface RequestObserver {
+  /** Counts the request as started; returns the start time to hand to `finish`. */
+  start(): number;
+  /** Records the request: `response` is what the client gets, undefined when the chain threw (500). */
+  finish(c: Context<AppEnv>, response: Response | undefined, start: number): void;
+}
+
+export function requestObserver(options: ObserveOptions): RequestObserver {
+  const { metrics, log, format: fixedFormat, now = performance.now.bind(performance), clock = Date.now } =
+    options;
+  return {
+    start() {
+      metrics.requestStarted();
+      return now();
+    },
+    finish(c, response, start) {
       const ms = now() - start;
+      const status = response?.status ?? 500;
       metrics.requestEnded();
       const route = c.get("route") as AppEnv["Variables"]["route"] | undefined;
       const upstream = c.get("upstream") as AppEnv["Variables"]["upstream"] | undefined;
@@ -51,7 +72,7 @@ export function observe(options: ObserveOptions): MiddlewareHandler<AppEnv> {
       if (attempts !== undefined) { for (let retry = 1; retry < attempts; retry++) metrics.retry(routeName); }
       const format = fixedFormat ?? c.get("runtime").config.accessLog.format;
       if (format !== "off") {
-        const length = c.res.headers.get("content-length");
+        const length = response === undefined ? null : response.headers.get("content-length");
         const entry: AccessLogEntry = {
           time: clock(),
           requestId: c.get("requestId"),
@@ -69,6 +90,6 @@ export function observe(options: ObserveOptions): MiddlewareHandler<AppEnv> {
         };
         log.write(format === "json" ? jsonLine(entry) : commonLine(entry));
       }
-    }
+    },
   };
 }

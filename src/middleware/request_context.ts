@@ -1,6 +1,6 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
-import type { RuntimeSource } from "../runtime.ts";
+import type { Runtime, RuntimeSource } from "../runtime.ts";
 
 /** Request ids we accept from a trusted peer: visible ASCII, bounded length (they end up in logs). */
 const VALID_ID = /^[\x21-\x7e]{1,200}$/;
@@ -32,21 +32,30 @@ export function nextRequestId(): string {
  */
 export function requestContext(source: RuntimeSource): MiddlewareHandler<AppEnv> {
   return async function requestContext(c, next) {
-    const runtime = source.current;
-    c.set("runtime", runtime);
-    const peerIp = c.env?.remoteAddr?.hostname ?? "unknown";
-    c.set("peerIp", peerIp);
-    const trusted = runtime.trustedProxies.contains(peerIp);
-    c.set("trusted", trusted);
-    const offered = trusted ? c.req.raw.headers.get("x-request-id") : null;
-    c.set("requestId", offered !== null && VALID_ID.test(offered) ? offered : nextRequestId());
-    const url = c.req.url;
-    c.set("pathAndQuery", url.slice(url.indexOf("/", url.indexOf("//") + 2)));
-    runtime.inFlight.enter(); // a reload waits for these before disposing this runtime
+    const runtime = enterRequest(c, source.current);
     try {
       await next();
     } finally {
       runtime.inFlight.leave();
     }
   };
+}
+
+/**
+ * The work of {@linkcode requestContext} before the rest of the chain: sets `runtime`, `peerIp`, `trusted`,
+ * `requestId` and `pathAndQuery`, and counts the request in `runtime.inFlight` (a reload waits for these before
+ * disposing the runtime). The caller must call `runtime.inFlight.leave()` when the request is done.
+ */
+export function enterRequest(c: Context<AppEnv>, runtime: Runtime): Runtime {
+  c.set("runtime", runtime);
+  const peerIp = c.env?.remoteAddr?.hostname ?? "unknown";
+  c.set("peerIp", peerIp);
+  const trusted = runtime.trustedProxies.contains(peerIp);
+  c.set("trusted", trusted);
+  const offered = trusted ? c.req.raw.headers.get("x-request-id") : null;
+  c.set("requestId", offered !== null && VALID_ID.test(offered) ? offered : nextRequestId());
+  const url = c.req.url;
+  c.set("pathAndQuery", url.slice(url.indexOf("/", url.indexOf("//") + 2)));
+  runtime.inFlight.enter();
+  return runtime;
 }

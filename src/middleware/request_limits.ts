@@ -66,40 +66,58 @@ export function checkLimits(c: Context<AppEnv>): Response | undefined {
  */
 export function bodyLimit(): MiddlewareHandler<AppEnv> {
   return async function bodyLimit(c, next) {
-    const raw = c.req.raw;
-    const method = raw.method;
-    if (method === "GET" || method === "HEAD" || raw.body === null) return await next();
-    const limit = c.get("route").config?.maxBodyBytes ?? c.get("runtime").config.limits.maxBodyBytes;
-    const declared = raw.headers.get("content-length");
-    if (declared !== null) {
-      // Deno.serve holds the body to exactly Content-Length, so a declared length within the limit is enough.
-      if (Number(declared) > limit) return tooLarge(limit, c.get("requestId"));
-      return await next();
-    }
-    // Like the forwarder (RFC 9112 §6.3): no Content-Length and no Transfer-Encoding means no body.
-    if (!raw.headers.has("transfer-encoding")) return await next();
-    let seen = 0;
-    let exceeded = false;
-    const counted = raw.body.pipeThrough(
-      new TransformStream<Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>>({
-        transform(chunk, controller) {
-          seen += chunk.byteLength;
-          if (seen > limit) {
-            exceeded = true;
-            controller.error(new RangeError(`request body larger than ${limit} bytes`));
-            return;
-          }
-          controller.enqueue(chunk);
-        },
-      }),
-    );
-    c.req.raw = withHeaders(raw, raw.headers, counted);
+    const checked = limitBody(c);
+    if (checked instanceof Response) return checked;
     await next();
-    if (exceeded) {
+    if (checked !== undefined) await checked.after(c);
+  };
+}
+
+/** A body of unknown length being counted by {@linkcode limitBody}: `after` runs once the chain answered. */
+export interface CountedBody {
+  /** Replaces the response with a 413 when the body passed the limit while it streamed. */
+  after(c: Context<AppEnv>): Promise<void> | void;
+}
+
+/**
+ * The work of {@linkcode bodyLimit} before the rest of the chain: a 413 to send now, a {@linkcode CountedBody}
+ * (the request's body was replaced by a counting stream), or undefined when there is nothing to do.
+ */
+export function limitBody(c: Context<AppEnv>): Response | CountedBody | undefined {
+  const raw = c.req.raw;
+  const method = raw.method;
+  if (method === "GET" || method === "HEAD" || raw.body === null) return undefined;
+  const limit = c.get("route").config?.maxBodyBytes ?? c.get("runtime").config.limits.maxBodyBytes;
+  const declared = raw.headers.get("content-length");
+  if (declared !== null) {
+    // Deno.serve holds the body to exactly Content-Length, so a declared length within the limit is enough.
+    return Number(declared) > limit ? tooLarge(limit, c.get("requestId")) : undefined;
+  }
+  // Like the forwarder (RFC 9112 §6.3): no Content-Length and no Transfer-Encoding means no body.
+  if (!raw.headers.has("transfer-encoding")) return undefined;
+  let seen = 0;
+  let exceeded = false;
+  const counted = raw.body.pipeThrough(
+    new TransformStream<Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>>({
+      transform(chunk, controller) {
+        seen += chunk.byteLength;
+        if (seen > limit) {
+          exceeded = true;
+          controller.error(new RangeError(`request body larger than ${limit} bytes`));
+          return;
+        }
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+  c.req.raw = withHeaders(raw, raw.headers, counted);
+  return {
+    async after(c) {
+      if (!exceeded) return;
       await c.res.body?.cancel().catch(() => {});
       c.res = undefined; // replace, not merge: Hono's setter would copy the old response's headers
       c.res = tooLarge(limit, c.get("requestId"));
-    }
+    },
   };
 }
 

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import { ProxyError } from "../errors.ts";
 import { bodyLimit } from "./request_limits.ts";
@@ -6,14 +6,19 @@ import { bodyLimit } from "./request_limits.ts";
 /** Finds the route for the request (host, then path, then method) and stores it as the `route` variable. */
 export function routeMatch(): MiddlewareHandler<AppEnv> {
   return async function routeMatch(c, next) {
-    const pathAndQuery = c.get("pathAndQuery");
-    const q = pathAndQuery.indexOf("?");
-    const path = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
-    const route = c.get("runtime").router.match(c.req.raw.method, c.req.raw.headers.get("host") ?? "", path);
-    if (route === undefined) throw new ProxyError("no_route");
-    c.set("route", route);
+    matchRoute(c);
     await next();
   };
+}
+
+/** The work of {@linkcode routeMatch}: sets `route`, or throws ProxyError `no_route` (404). */
+export function matchRoute(c: Context<AppEnv>): void {
+  const pathAndQuery = c.get("pathAndQuery");
+  const q = pathAndQuery.indexOf("?");
+  const path = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
+  const route = c.get("runtime").router.match(c.req.raw.method, c.req.raw.headers.get("host") ?? "", path);
+  if (route === undefined) throw new ProxyError("no_route");
+  c.set("route", route);
 }
 
 /**
@@ -23,12 +28,7 @@ export function routeMatch(): MiddlewareHandler<AppEnv> {
 export function routeMatchAndBodyLimit(): MiddlewareHandler<AppEnv> {
   const limit = bodyLimit();
   return function routeMatchAndBodyLimit(c, next) {
-    const pathAndQuery = c.get("pathAndQuery");
-    const q = pathAndQuery.indexOf("?");
-    const path = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
-    const route = c.get("runtime").router.match(c.req.raw.method, c.req.raw.headers.get("host") ?? "", path);
-    if (route === undefined) throw new ProxyError("no_route");
-    c.set("route", route);
+    matchRoute(c);
     return limit(c, next);
   };
 }

@@ -25,6 +25,12 @@ const HANDSHAKE_FIELDS = [
   "sec-websocket-protocol",
 ];
 
+/** Whether the request asks for `Upgrade: websocket` (what {@linkcode webSocketProxy} relays). */
+export function isWebSocketUpgrade(request: Request): boolean {
+  const upgrade = request.headers.get("upgrade");
+  return upgrade !== null && upgrade.toLowerCase() === "websocket";
+}
+
 /** Close code for "the proxy stopped this relay because one side could not keep up" (RFC 6455 §7.4.1). */
 const TRY_AGAIN_LATER = 1013;
 
@@ -47,8 +53,7 @@ export function webSocketProxy(options: WebSocketProxyOptions = {}): MiddlewareH
   const { observer } = options;
   return async function webSocketProxy(c, next) {
     const request = c.req.raw;
-    const upgrade = request.headers.get("upgrade");
-    if (upgrade === null || upgrade.toLowerCase() !== "websocket") return await next();
+    if (!isWebSocketUpgrade(request)) return await next();
     // c.get, not c.var: Hono builds a fresh object from its variable map on every `c.var` read.
     const runtime = c.get("runtime");
     const route = c.get("route");

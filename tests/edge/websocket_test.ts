@@ -19,7 +19,7 @@ interface EchoUpstream extends AsyncDisposable {
 }
 
 /**
- * Echoes every frame. `/deny` answers 403; it picks the second offered subprotocol; a text frame
+ * Echoes every frame. A request without `Upgrade` gets a cacheable "plain". `/deny` answers 403; it picks the second offered subprotocol; a text frame
  * `close:CODE:REASON` makes it close with that code; `burst:N` sends N numbered frames; `bigburst:N` sends N
  * binary frames of 64 KiB.
  */
@@ -33,6 +33,9 @@ function startEchoUpstream(): EchoUpstream {
     const url = new URL(request.url);
     paths.push(url.pathname + url.search);
     if (url.pathname === "/deny") return new Response("no", { status: 403 });
+    if (request.headers.get("upgrade") === null) {
+      return new Response("plain", { headers: { "cache-control": "max-age=60" } });
+    }
     const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
     const { socket, response } = Deno.upgradeWebSocket(
       request,
@@ -127,6 +130,26 @@ Deno.test("a WebSocket is relayed both ways: text and binary frames keep their t
   await client.closed;
   await upstream.closed(1);
   assert.deepEqual(upstream.paths, ["/chat?room=1"]);
+});
+
+Deno.test("with the cache on, an upgrade is relayed, never answered from the cache or stored", async () => {
+  await using upstream = startEchoUpstream();
+  await using proxy = startProxy(`${poolConfig([upstream.url])}\ncache: { max_size: 100, ttl: 60s }\n`);
+  for (const expected of ["MISS", "HIT"]) {
+    const plain = await fetch(`${proxy.url}/room`);
+    assert.equal(await plain.text(), "plain");
+    assert.equal(plain.headers.get("x-cache"), expected);
+  }
+  for (let i = 0; i < 2; i++) {
+    const client = new TestClient(wsUrl(proxy.url, "/room"));
+    await client.opened;
+    client.socket.send(`frame ${i}`);
+    assert.equal(await client.next(), `frame ${i}`);
+    client.socket.close(1000);
+    await client.closed;
+  }
+  await upstream.closed(2);
+  assert.deepEqual(upstream.paths, ["/room", "/room", "/room"]); // one plain GET, then both upgrades
 });
 
 Deno.test("the upgrade carries subprotocols, cookies, auth and X-Forwarded headers; the upstream's pick wins", async () => {
