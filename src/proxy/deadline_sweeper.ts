@@ -1,8 +1,8 @@
 /**
  * Coarse timers for the request path. A `setTimeout` per request (plus its `clearTimeout`) is a measurable
  * share of a proxied request's cost, while deadlines of seconds do not need millisecond precision. One
- * interval per sweeper checks every tracked entry each `tickMs`; it runs only while entries exist, so an idle
- * process holds no timer.
+ * interval per sweeper checks every tracked entry each `tickMs`; it runs only while entries exist (and one tick
+ * longer), so an idle process holds no timer.
  *
  * Each entry has an expiry (`deadline`) and optionally a `watchAt` time: exchanges still pending then get
  * more expensive monitoring attached (see the forwarder), so only slow requests pay for it.
@@ -44,16 +44,20 @@ export class DeadlineSweeper implements Disposable {
     this.#interval ??= setInterval(() => this.sweep(), this.#tickMs);
   }
 
+  /** Forgets an entry. The interval stops at the next sweep that finds nothing tracked, not here: under load
+   * the set empties and refills between bursts, and a `clearInterval`/`setInterval` pair per burst cost more
+   * than the sweep (bench/README.md). */
   untrack(entry: SweepEntry): void {
     this.#entries.delete(entry);
-    if (this.#entries.size === 0 && this.#interval !== undefined) {
-      clearInterval(this.#interval);
-      this.#interval = undefined;
-    }
   }
 
   /** Runs due watches and expiries. Public so tests can drive it with an injected clock. */
   sweep(): void {
+    if (this.#entries.size === 0) {
+      if (this.#interval !== undefined) clearInterval(this.#interval);
+      this.#interval = undefined;
+      return;
+    }
     const now = this.#now();
     for (const entry of this.#entries) {
       if (entry.deadline <= now) {

@@ -7,6 +7,8 @@
 import { ProxyError } from "../errors.ts";
 import type { ConnectionStats } from "../upstream/upstream.ts";
 
+const encoder = new TextEncoder();
+
 /** One upstream connection with its read buffer. */
 export class PooledConnection {
   readonly conn: Deno.Conn;
@@ -19,6 +21,7 @@ export class PooledConnection {
   closed = false;
   /** performance.now() when it went idle. */
   idleSince = 0;
+  #out = new Uint8Array(4 * 1024);
 
   constructor(conn: Deno.Conn) {
     this.conn = conn;
@@ -42,6 +45,32 @@ export class PooledConnection {
     if (n === null) return false;
     this.end += n;
     return true;
+  }
+
+  /**
+   * `head` (and `body`, when both fit) as UTF-8 bytes in this connection's own write buffer: one `encodeInto`
+   * and no allocation, where `TextEncoder.encode` costs ≈ 1 µs a request for a new ArrayBuffer. The bytes stay
+   * valid until the next call, which one request at a time per connection (HTTP/1.1, no pipelining) allows.
+   * A head that does not fit grows the buffer; a head plus body that does not fit goes out in a fresh array.
+   */
+  requestBytes(head: string, body: Uint8Array | null): Uint8Array {
+    let out = this.#out;
+    let { read, written } = encoder.encodeInto(head, out);
+    if (read < head.length) {
+      // UTF-16 code units → at most 3 bytes each.
+      out = this.#out = new Uint8Array(Math.max(out.length * 2, head.length * 3));
+      ({ written } = encoder.encodeInto(head, out));
+    }
+    if (body === null || body.byteLength === 0) return out.subarray(0, written);
+    const total = written + body.byteLength;
+    if (total <= out.length) {
+      out.set(body, written);
+      return out.subarray(0, total);
+    }
+    const joined = new Uint8Array(total);
+    joined.set(out.subarray(0, written));
+    joined.set(body, written);
+    return joined;
   }
 
   async writeAll(data: Uint8Array): Promise<void> {

@@ -396,21 +396,14 @@ async function writeRequest(
   body: ExchangeRequest["body"],
   progress: { wrote: boolean; bodyDone: boolean },
 ): Promise<void> {
-  const headBytes = encoder.encode(head);
   if (body === null || (body instanceof Uint8Array && body.byteLength <= SMALL_BODY_BYTES)) {
-    let bytes = headBytes;
-    if (body !== null && body.byteLength > 0) {
-      bytes = new Uint8Array(headBytes.length + body.byteLength);
-      bytes.set(headBytes);
-      bytes.set(body, headBytes.length);
-    }
     progress.wrote = true;
-    await connection.writeAll(bytes);
+    await connection.writeAll(connection.requestBytes(head, body));
     progress.bodyDone = true;
     return;
   }
   progress.wrote = true;
-  await connection.writeAll(headBytes);
+  await connection.writeAll(connection.requestBytes(head, null));
   if (body instanceof Uint8Array) {
     await connection.writeAll(body);
     progress.bodyDone = true;
