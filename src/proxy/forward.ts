@@ -156,6 +156,7 @@ export class Forwarder implements Disposable {
         timedOut = true;
         controller.abort();
       },
+      slot: -1,
       // Deno.serve settles `completed` only once a response exists, so a client that leaves while the upstream
       // is still working is noticed through request.signal — attached only to requests that are slow anyway.
       watchAt: started + WATCH_CLIENT_AFTER_MS,
