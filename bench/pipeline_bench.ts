@@ -18,6 +18,7 @@ import { http2Authority } from "../src/middleware/http2_authority.ts";
 import { observe } from "../src/middleware/observe.ts";
 import { requestContext } from "../src/middleware/request_context.ts";
 import { requestEntry } from "../src/middleware/request_entry.ts";
+import { chain as chainLevels } from "../src/middleware/chain.ts";
 import { requestGuard } from "../src/middleware/request_guard.ts";
 import { bodyLimit, requestLimits } from "../src/middleware/request_limits.ts";
 import { responseCache } from "../src/middleware/response_cache.ts";
@@ -74,16 +75,22 @@ const names = [
   "+ webSocketProxy",
 ];
 const entry = new Hono<AppEnv>();
-entry.use(requestEntry({
-  runtime: source.current,
-  https: false,
-  onError: () => new Response("error", { status: 500 }),
-  metrics,
-  log: noLog,
-}));
-entry.use(webSocketProxy({ observer: metrics }));
-entry.all("*", () => new Response("ok"));
-Deno.bench("requestEntry (the parts above as one level) + webSocketProxy", { group: "levels" }, async () => {
+const benchError = () => new Response("error", { status: 500 });
+entry.all(
+  "*",
+  requestEntry({
+    runtime: source.current,
+    https: false,
+    onError: benchError,
+    downstream: chainLevels([
+      webSocketProxy({ observer: metrics }),
+      () => Promise.resolve(new Response("ok")),
+    ], benchError),
+    metrics,
+    log: noLog,
+  }),
+);
+Deno.bench("requestEntry (the parts above, one handler) + webSocketProxy", { group: "levels" }, async () => {
   await (await entry.fetch(request(), info)).arrayBuffer();
 });
 

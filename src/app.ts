@@ -1,9 +1,10 @@
-import { type Context, Hono } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import type { AppEnv } from "./app_env.ts";
 import { upstreamSnapshots } from "./admin/upstream_snapshots.ts";
 import type { LineSink } from "./log/line_writer.ts";
 import { ProxyMetrics } from "./metrics/proxy_metrics.ts";
 import { Registry } from "./metrics/registry.ts";
+import { chain } from "./middleware/chain.ts";
 import { forwardRequest } from "./middleware/forward_request.ts";
 import { rateLimit } from "./middleware/rate_limit.ts";
 import { requestEntry } from "./middleware/request_entry.ts";
@@ -79,34 +80,34 @@ function buildApp(runtime: Runtime, { logError, metrics, accessLog }: SharedPart
     logError(`[${requestId}] unexpected error`, error);
     return errorResponse(500, "internal proxy error", requestId);
   };
-  // 1. one level (request_entry.ts): runtime snapshot, peer address, request id; metrics and access log
-  //    around everything below; request checks (HTTP/2 :authority as Host on a TLS listener, then methods,
-  //    Host, Expect, OPTIONS, absolute-form targets, then head sizes); route (host → path → method); body limit
-  app.use(requestEntry({
-    runtime,
-    https: runtime.proto === "https",
-    onError,
-    metrics,
-    log: accessLog,
-    format: runtime.config.accessLog.format,
-  }));
+  // After the entry (2–5), run by chain.ts: Hono sees one handler and composes nothing.
+  const levels: MiddlewareHandler<AppEnv>[] = [];
   // 2. rate limit (per route / client), only when some route is limited
-  if (runtime.rateLimiter !== undefined) app.use(rateLimit({ metrics }));
-  // 3. WebSocket upgrades are relayed here, never cached or forwarded: the upgrade check runs at the start of
-  //    the next level (the cache's, or the terminal handler), so it adds no level of its own
+  if (runtime.rateLimiter !== undefined) levels.push(rateLimit({ metrics }));
+  // 3. WebSocket upgrades are relayed here, never cached or forwarded: the upgrade check opens the next level
+  //    (the cache's, or the terminal one), so it adds no level of its own
   const webSocket = webSocketProxy({ observer: metrics });
+  const orUpgrade = (level: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> => (c, next) =>
+    isWebSocketUpgrade(c.req.raw) ? webSocket(c, next) : level(c, next);
   // 4. response cache, only when configured
-  if (runtime.cache !== undefined) {
-    const cache = responseCache({ metrics });
-    app.use((c, next) => isWebSocketUpgrade(c.req.raw) ? webSocket(c, next) : cache(c, next));
-  }
+  if (runtime.cache !== undefined) levels.push(orUpgrade(responseCache({ metrics })));
   // 5. forward to an upstream of the route's pool
   const forward = forwardRequest();
+  levels.push(runtime.cache !== undefined ? forward : orUpgrade(forward));
+  // 1. the entry (request_entry.ts): runtime snapshot, peer address, request id; metrics and access log around
+  //    everything below; request checks (HTTP/2 :authority as Host on a TLS listener, then methods, Host,
+  //    Expect, OPTIONS, absolute-form targets, then head sizes); route (host → path → method); body limit
   app.all(
     "*",
-    runtime.cache !== undefined
-      ? forward
-      : (c, next) => isWebSocketUpgrade(c.req.raw) ? webSocket(c, next) : forward(c, next),
+    requestEntry({
+      runtime,
+      https: runtime.proto === "https",
+      onError,
+      downstream: chain(levels, onError),
+      metrics,
+      log: accessLog,
+      format: runtime.config.accessLog.format,
+    }),
   );
   app.onError(onError);
   return app;

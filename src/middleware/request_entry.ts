@@ -1,6 +1,7 @@
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context, Handler } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import type { Runtime } from "../runtime.ts";
+import type { Downstream } from "./chain.ts";
 import { adoptAuthority } from "./http2_authority.ts";
 import { type ObserveOptions, requestObserver } from "./observe.ts";
 import { enterRequest } from "./request_context.ts";
@@ -15,21 +16,22 @@ export interface RequestEntryOptions extends ObserveOptions {
   https: boolean;
   /** Turns an error thrown by a check (a ProxyError such as `no_route`) into the response to send. */
   onError: (error: unknown, c: Context<AppEnv>) => Response;
+  /** Everything after the entry: rate limit, cache, forwarding (chain.ts); leaves the answer in `c.res`. */
+  downstream: Downstream;
 }
 
 /**
- * The first middleware level of src/app.ts, doing in one level what five did: request context
- * (request_context.ts), metrics and access log (observe.ts), request checks (HTTP/2 authority on TLS, then
- * request_guard.ts, then request_limits.ts's head limits), route match (route_match.ts) and the body limit. Each
- * part answers or passes exactly as its own middleware does, in the same order; an answer given here (400,
- * 404, 405, 413, 414, 417, 431, OPTIONS) is observed like any other. A Hono level costs an async dispatch and
- * a promise or two per request (≈ 1.2 µs of CPU on the build machine, bench/README.md), and these parts are
- * synchronous.
+ * The app's one Hono handler (src/app.ts): request context (request_context.ts), metrics and access log
+ * (observe.ts), request checks (HTTP/2 authority on TLS, then request_guard.ts, then request_limits.ts's head
+ * limits), route match (route_match.ts) and the body limit, then the `downstream` levels. Each part answers or
+ * passes exactly as its own middleware does, in the same order; an answer given here (400, 404, 405, 413, 414,
+ * 417, 431, OPTIONS) is observed like any other. Five middleware levels did this before: a Hono level costs an
+ * async dispatch and a promise or two per request, and Hono's compose itself ≈ 2.5 µs (bench/README.md).
  */
-export function requestEntry(options: RequestEntryOptions): MiddlewareHandler<AppEnv> {
-  const { runtime, https, onError } = options;
+export function requestEntry(options: RequestEntryOptions): Handler<AppEnv> {
+  const { runtime, https, onError, downstream } = options;
   const observer = requestObserver(options);
-  return async function requestEntry(c, next) {
+  return async function requestEntry(c) {
     enterRequest(c, runtime);
     const start = observer.start();
     let response: Response | undefined;
@@ -49,9 +51,9 @@ export function requestEntry(options: RequestEntryOptions): MiddlewareHandler<Ap
         answer = onError(error, c);
       }
       if (answer !== undefined) return (response = answer);
-      await next();
+      await downstream(c);
       if (counted !== undefined) await counted.after(c);
-      response = c.res;
+      return (response = c.res);
     } finally {
       observer.finish(c, response, start);
       runtime.inFlight.leave();
