@@ -80,9 +80,9 @@ export async function forwardToPool(c: Context<AppEnv>, variant: ForwardVariant 
         headers,
         deadline,
         delivery: background ? undefined : c.env,
+        requestId,
       });
       attempt.answered(response.status);
-      response.headers.set("x-request-id", requestId);
       // Not on cache fetches: a stored response must not carry one client's pin to every other client.
       if (attempt.setCookie !== undefined && variant.request === undefined) {
         response.headers.append("set-cookie", attempt.setCookie);

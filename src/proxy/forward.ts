@@ -66,6 +66,8 @@ export interface ForwardRequest {
    * costs ≈ 3 µs a request on Deno 2.9.6.
    */
   readonly delivery?: { readonly completed?: Promise<void> | undefined } | undefined;
+  /** Sent back to the client as `X-Request-Id`, replacing one the upstream sent. */
+  readonly requestId?: string | undefined;
   /** Called once per exchange at its end. */
   readonly onEnd?: ((end: ExchangeEnd) => void) | undefined;
 }
@@ -278,19 +280,21 @@ export class Forwarder implements Disposable {
         end(status, "client_gone");
       });
     }
-    const statusText = response.statusText;
+    // No statusText: Deno.serve sends the standard reason phrase whatever the Response says (2.9.6), so
+    // converting the upstream's would be work for nothing.
+    const requestId = input.requestId;
     if (scan.contentEncoding === undefined && (acceptEncoding === null || !this.#compression)) {
       // Fast path: the upstream's fields go into the Response as they are; then the few fixes are applied.
       const fields = response.headers;
-      if (Array.isArray(fields)) {
-        return responseFromFields(upstreamBody, { status, statusText }, fields, scan);
-      }
-      const out = new Response(upstreamBody, { status, statusText, headers: response.headers });
+      if (Array.isArray(fields)) return responseFromFields(upstreamBody, status, fields, scan, requestId);
+      const out = new Response(upstreamBody, { status, headers: response.headers });
       cleanResponseHeaders(out.headers, scan);
+      if (requestId !== undefined) out.headers.set("x-request-id", requestId);
       return out;
     }
     const outHeaders = new Headers(response.headers);
     cleanResponseHeaders(outHeaders, scan);
+    if (requestId !== undefined) outHeaders.set("x-request-id", requestId);
     const outBody = encodeForClient(
       method,
       status,
@@ -299,7 +303,7 @@ export class Forwarder implements Disposable {
       acceptEncoding,
       this.#compression,
     );
-    return new Response(outBody, { status, statusText, headers: outHeaders });
+    return new Response(outBody, { status, headers: outHeaders });
   }
 
   [Symbol.dispose](): void {

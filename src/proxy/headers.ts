@@ -157,24 +157,28 @@ export function scanResponseHeaders(
 
 /**
  * The client Response for upstream `[name, value]` pairs: created without headers, then the pairs appended
- * (minus the scan's hop-by-hop names and Via, which gets ours). Cheaper than `new Headers(pairs)` or a
- * Headers-typed `HeadersInit`, which Deno converts through WebIDL and its sorting iterator (≈ 15 µs a request).
+ * (minus the scan's hop-by-hop names and Via, which gets ours, and X-Request-Id when `requestId` replaces it).
+ * Cheaper than `new Headers(pairs)` or a Headers-typed `HeadersInit`, which Deno converts through WebIDL and
+ * its sorting iterator (≈ 15 µs a request), and than a `set` on the finished Response.
  */
 export function responseFromFields(
   body: BodyInit | null,
-  init: { status: number; statusText: string },
+  status: number,
   fields: ReadonlyArray<readonly [string, string]>,
   scan: ResponseHeaderScan,
+  requestId?: string,
 ): Response {
-  const out = new Response(body, init);
+  const out = new Response(body, { status });
   const headers = out.headers;
   const remove = scan.remove;
   for (let i = 0; i < fields.length; i++) {
     const [name, value] = fields[i]!;
     if (name === "via" || (remove !== undefined && remove.includes(name))) continue;
+    if (requestId !== undefined && name === "x-request-id") continue;
     headers.append(name, value);
   }
   headers.append("via", scan.via);
+  if (requestId !== undefined) headers.append("x-request-id", requestId);
   return out;
 }
 
