@@ -6,7 +6,6 @@ import { ProxyMetrics } from "./metrics/proxy_metrics.ts";
 import { Registry } from "./metrics/registry.ts";
 import { chain } from "./middleware/chain.ts";
 import { forwardRequest } from "./middleware/forward_request.ts";
-import { rateLimit } from "./middleware/rate_limit.ts";
 import { requestEntry } from "./middleware/request_entry.ts";
 import { responseCache } from "./middleware/response_cache.ts";
 import { isWebSocketUpgrade, webSocketProxy } from "./middleware/websocket.ts";
@@ -80,10 +79,8 @@ function buildApp(runtime: Runtime, { logError, metrics, accessLog }: SharedPart
     logError(`[${requestId}] unexpected error`, error);
     return errorResponse(500, "internal proxy error", requestId);
   };
-  // After the entry (2–5), run by chain.ts: Hono sees one handler and composes nothing.
+  // After the entry (3–5), run by chain.ts: Hono sees one handler and composes nothing.
   const levels: MiddlewareHandler<AppEnv>[] = [];
-  // 2. rate limit (per route / client), only when some route is limited
-  if (runtime.rateLimiter !== undefined) levels.push(rateLimit({ metrics }));
   // 3. WebSocket upgrades are relayed here, never cached or forwarded: the upgrade check opens the next level
   //    (the cache's, or the terminal one), so it adds no level of its own
   const webSocket = webSocketProxy({ observer: metrics });
@@ -96,7 +93,8 @@ function buildApp(runtime: Runtime, { logError, metrics, accessLog }: SharedPart
   levels.push(runtime.cache !== undefined ? forward : orUpgrade(forward));
   // 1. the entry (request_entry.ts): runtime snapshot, peer address, request id; metrics and access log around
   //    everything below; request checks (HTTP/2 :authority as Host on a TLS listener, then methods, Host,
-  //    Expect, OPTIONS, absolute-form targets, then head sizes); route (host → path → method); body limit
+  //    Expect, OPTIONS, absolute-form targets, then head sizes); route (host → path → method); body limit;
+  // 2. then the rate limit (per route / client, rate_limit.ts), only when some route is limited
   app.all(
     "*",
     requestEntry({

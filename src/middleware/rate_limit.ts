@@ -1,8 +1,9 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import type { ProxyMetrics } from "../metrics/proxy_metrics.ts";
 import { errorResponse } from "../errors.ts";
 import { retryAfterSeconds } from "../ratelimit/rate_limit_headers.ts";
+import type { Decision } from "../ratelimit/token_bucket.ts";
 
 /**
  * Token-bucket rate limiting per route and client (README, "Rate limiting"). Over the limit → 429 with
@@ -21,17 +22,36 @@ export interface RateLimitOptions {
 export function rateLimit(options: RateLimitOptions = {}): MiddlewareHandler<AppEnv> {
   const { metrics } = options;
   return async function rateLimit(c, next) {
-    const limiter = c.get("runtime").rateLimiter;
-    if (limiter === undefined) return await next();
-    const route = c.get("route");
-    const rule = limiter.ruleFor(route.config);
-    if (rule === undefined) return await next();
-    const request = c.req.raw;
-    const policy = rule.policy;
-    const key = limiter.keyFor(rule, c.get("peerIp"), c.get("trusted"), request.headers);
-    // The memory store answers synchronously: no microtask on the hot path.
-    const pending = policy.store.take(key);
-    const decision = pending instanceof Promise ? await pending : pending;
+    const pending = checkRateLimit(c, metrics);
+    const outcome = pending instanceof Promise ? await pending : pending;
+    if (outcome instanceof Response) return outcome;
+    await next();
+    outcome?.(c.res);
+  };
+}
+
+/**
+ * What {@linkcode checkRateLimit} decided: the 429 to send, a function that adds the rate-limit fields to the
+ * response once it exists (`rate_limit.headers: all`), or undefined (no limit applies, or nothing to add).
+ */
+export type RateLimitOutcome = Response | ((response: Response) => void) | undefined;
+
+/**
+ * The work of {@linkcode rateLimit} for one request, for callers that run it inside a level of their own
+ * (request_entry.ts). Synchronous with the memory store (no microtask on the hot path), a promise with Redis.
+ */
+export function checkRateLimit(
+  c: Context<AppEnv>,
+  metrics: ProxyMetrics | undefined,
+): RateLimitOutcome | Promise<RateLimitOutcome> {
+  const limiter = c.get("runtime").rateLimiter;
+  if (limiter === undefined) return undefined;
+  const route = c.get("route");
+  const rule = limiter.ruleFor(route.config);
+  if (rule === undefined) return undefined;
+  const policy = rule.policy;
+  const key = limiter.keyFor(rule, c.get("peerIp"), c.get("trusted"), c.req.raw.headers);
+  const decide = (decision: Decision): RateLimitOutcome => {
     policy.record(decision);
     if (!decision.allowed) {
       metrics?.rateLimited(route.name);
@@ -42,11 +62,13 @@ export function rateLimit(options: RateLimitOptions = {}): MiddlewareHandler<App
       }
       return errorResponse(429, "too many requests", c.get("requestId"), headers);
     }
-    await next();
-    if (limiter.headers === "all") {
-      const responseHeaders = c.res.headers;
+    if (limiter.headers !== "all") return undefined;
+    return (response) => {
+      const responseHeaders = response.headers;
       responseHeaders.set("ratelimit-policy", policy.header);
       responseHeaders.set("ratelimit", policy.format(decision));
-    }
+    };
   };
+  const pending = policy.store.take(key);
+  return pending instanceof Promise ? pending.then(decide) : decide(pending);
 }
