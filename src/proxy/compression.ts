@@ -51,6 +51,28 @@ function appendVary(headers: Headers, field: string): void {
 }
 
 /**
+ * Whether {@linkcode encodeForClient} gzips a response that has a body and no Content-Encoding of its own:
+ * compression on, the client accepts gzip, a compressible Content-Type, no Content-Length under 1 KiB, no
+ * `no-transform`. `field` reads a response field (repeated lines joined with ", "). The forwarder asks this
+ * first, so a response that will go out as it is keeps the fast path (its fields straight into the Response).
+ */
+export function compressesIdentity(
+  method: string,
+  status: number,
+  field: (name: string) => string | null,
+  acceptEncoding: string | null,
+  compress: boolean,
+): boolean {
+  if (method === "HEAD" || status === 204 || status === 304 || status === 206) return false;
+  if (!compress || !acceptsCoding(acceptEncoding, "gzip")) return false;
+  const type = field("content-type");
+  if (type === null || !COMPRESSIBLE.test(type)) return false;
+  const length = field("content-length");
+  if (length !== null && Number(length) < MIN_COMPRESS_BYTES) return false;
+  return !/(^|,)\s*no-transform\s*(,|$)/i.test(field("cache-control") ?? ""); // RFC 9110 §7.7
+}
+
+/**
  * Adjusts a response's coding for the client. Mutates `headers`; returns the body to send.
  * `compress` is `server.compression`.
  */
@@ -78,12 +100,7 @@ export function encodeForClient(
     weakenEtag(headers);
     return body.pipeThrough(new DecompressionStream(format) as ByteTransform);
   }
-  if (!compress || !acceptsCoding(acceptEncoding, "gzip")) return body;
-  const type = headers.get("content-type");
-  if (type === null || !COMPRESSIBLE.test(type)) return body;
-  const length = headers.get("content-length");
-  if (length !== null && Number(length) < MIN_COMPRESS_BYTES) return body;
-  if (/(^|,)\s*no-transform\s*(,|$)/i.test(headers.get("cache-control") ?? "")) return body; // RFC 9110 §7.7
+  if (!compressesIdentity(method, status, (name) => headers.get(name), acceptEncoding, compress)) return body;
   headers.set("content-encoding", "gzip");
   headers.delete("content-length");
   headers.delete("accept-ranges");

@@ -3,7 +3,7 @@ import { type ConnectionPoolSettings, Http1Transport } from "../transport/http1_
 import { Cancellation } from "../transport/cancellation.ts";
 import type { RequestBody, Transport, TransportName } from "../transport/transport.ts";
 import type { Upstream } from "../upstream/upstream.ts";
-import { type BodyStream, encodeForClient } from "./compression.ts";
+import { type BodyStream, compressesIdentity, encodeForClient } from "./compression.ts";
 import { DeadlineSweeper, type SweepEntry } from "./deadline_sweeper.ts";
 import { classifyFetchError, ProxyError } from "../errors.ts";
 import {
@@ -283,9 +283,13 @@ export class Forwarder implements Disposable {
     // No statusText: Deno.serve sends the standard reason phrase whatever the Response says (2.9.6), so
     // converting the upstream's would be work for nothing.
     const requestId = input.requestId;
-    if (scan.contentEncoding === undefined && (acceptEncoding === null || !this.#compression)) {
+    const fields = response.headers;
+    if (
+      scan.contentEncoding === undefined &&
+      (acceptEncoding === null || !this.#compression || upstreamBody === null ||
+        !compressesIdentity(method, status, fieldReader(fields), acceptEncoding, true))
+    ) {
       // Fast path: the upstream's fields go into the Response as they are; then the few fixes are applied.
-      const fields = response.headers;
       if (Array.isArray(fields)) return responseFromFields(upstreamBody, status, fields, scan, requestId);
       const out = new Response(upstreamBody, { status, headers: response.headers });
       cleanResponseHeaders(out.headers, scan);
@@ -332,6 +336,21 @@ function readWhole(request: Request, signal: Cancellation): Promise<Uint8Array<A
       (error) => reject(error),
     ).finally(() => signal.offAbort(onAbort));
   });
+}
+
+/** Reads a field of an upstream response (pairs or Headers); repeated pair lines joined with ", ". */
+function fieldReader(
+  fields: Headers | ReadonlyArray<readonly [string, string]>,
+): (name: string) => string | null {
+  if (!Array.isArray(fields)) return (name) => (fields as Headers).get(name);
+  return (name) => {
+    let value: string | null = null;
+    for (let i = 0; i < fields.length; i++) {
+      const pair = fields[i]!;
+      if (pair[0] === name) value = value === null ? pair[1] : `${value}, ${pair[1]}`;
+    }
+    return value;
+  };
 }
 
 function bytesStream(bytes: Uint8Array<ArrayBuffer>): BodyStream {

@@ -201,3 +201,19 @@ bothTransports(
     assert.equal(upstream.received.length, 2);
   },
 );
+
+bothTransports(
+  "Cache-Control: no-transform keeps a compressible body identity for gzip clients",
+  async () => {
+    const body = textBody();
+    await using upstream = startUpstream(() =>
+      new Response(body, { headers: { "content-type": "application/json", "cache-control": "no-transform" } })
+    );
+    await using proxy = startProxy(poolConfig([upstream.url]));
+    const response = await rawRequest(proxy.port, get(proxy.port, "gzip, br"));
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get("content-encoding"), null);
+    assert.equal(response.headers.get("content-length"), String(body.length));
+    assert.deepEqual(new Uint8Array(response.body), body);
+  },
+);
