@@ -25,10 +25,25 @@ export interface AccessLogEntry {
   readonly cache: string | null;
 }
 
+let isoMs = NaN;
+let isoText = "";
+
+/**
+ * `new Date(ms).toISOString()`, remembered for the last millisecond asked: under load dozens of lines share one
+ * (the conversion costs ≈ 0.4 µs a call on Deno 2.9.6, a third of the line).
+ */
+function isoTime(ms: number): string {
+  if (ms !== isoMs) {
+    isoText = new Date(ms).toISOString();
+    isoMs = ms;
+  }
+  return isoText;
+}
+
 /** `{"time":"2026-11-26T10:00:00.000Z","request_id":…}` — keys in a fixed order. */
 export function jsonLine(entry: AccessLogEntry): string {
   return JSON.stringify({
-    time: new Date(entry.time).toISOString(),
+    time: isoTime(entry.time),
     request_id: entry.requestId,
     client: entry.client,
     method: entry.method,

@@ -105,3 +105,26 @@ Deno.test("commonLine() escapes quotes and control characters so one request sta
   assert.equal(JSON.parse(jsonLine(entry)).duration_ms, 1.235);
   assert.equal(JSON.parse(jsonLine(entry)).time, "2026-11-26T09:05:07.000Z");
 });
+
+Deno.test("jsonLine gives each line its own time, also when lines alternate between milliseconds", () => {
+  const base = Date.UTC(2026, 10, 26, 9, 5, 7);
+  const entry = {
+    time: base,
+    requestId: "id",
+    client: "10.0.0.1",
+    method: "GET",
+    host: "h",
+    path: "/",
+    status: 200,
+    bytes: 2,
+    durationMs: 1,
+    route: null,
+    upstream: null,
+    attempts: 1,
+    cache: null,
+  };
+  for (const offset of [0, 0, 1, 0, 999, 1000]) {
+    const time = base + offset;
+    assert.equal(JSON.parse(jsonLine({ ...entry, time })).time, new Date(time).toISOString());
+  }
+});
