@@ -32,9 +32,14 @@ interface Relay {
   closing: boolean;
   /** Called once that response is written: ends the inner connection after it. */
   finish(): void;
+  /** Requests relayed to Deno.serve whose response is not completely written yet. */
+  inFlight: number;
+  /** Called when `inFlight` drops to 0. */
+  onIdle: (() => void) | undefined;
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 /** How long a connection closed after a `Connection: close` response keeps draining the client's bytes. */
 const LINGER_MS = 2_000;
 const REASONS: Record<number, string> = {
@@ -44,15 +49,25 @@ const REASONS: Record<number, string> = {
   431: "Request Header Fields Too Large",
   501: "Not Implemented",
   503: "Service Unavailable",
+  505: "HTTP Version Not Supported",
 };
 
-function errorResponse(status: number): Uint8Array {
+/** The guard's own answer; without the body when it answers a HEAD request (RFC 9110 §9.3.2). */
+function errorResponse(status: number, headRequest = false): Uint8Array {
   const reason = REASONS[status] ?? "Error";
   const body = `${status} ${reason}\n`;
   return encoder.encode(
     `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\n` +
-      `connection: close\r\n\r\n${body}`,
+      `connection: close\r\n\r\n${headRequest ? "" : body}`,
   );
+}
+
+/** Whether the request head in `bytes` (empty lines before it allowed) has the method HEAD. */
+function isHeadRequest(bytes: Uint8Array): boolean {
+  let at = 0;
+  while (at < bytes.length && (bytes[at] === 13 || bytes[at] === 10)) at++;
+  return bytes[at] === 72 && bytes[at + 1] === 69 && bytes[at + 2] === 65 && bytes[at + 3] === 68 &&
+    bytes[at + 4] === 32; // "HEAD "
 }
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
@@ -90,7 +105,12 @@ export class ConnectionGuard implements AsyncDisposable {
           headers: { connection: "close" },
         });
       }
-      // `completed` read only when asked for: Deno's getter costs ≈ 3 µs a request.
+      // Counted down once Deno.serve has written the whole response (the guard orders its own error answers
+      // after it); `completed` costs ≈ 3 µs a request, which only the guard pays.
+      const done = () => {
+        if (--relay.inFlight === 0) relay.onIdle?.();
+      };
+      info.completed.then(done, done);
       const response = await handler(request, {
         remoteAddr: relay.peer,
         get completed() {
@@ -192,6 +212,29 @@ export class ConnectionGuard implements AsyncDisposable {
         client.close();
       } catch { /* closed */ }
     };
+    // A head that fails the checks is answered after the answers to the requests before it: Deno.serve gets
+    // EOF, finishes what it has, and closes; then the error goes out and the connection closes.
+    let pendingError: number | undefined;
+    let pendingForHead = false;
+    const failAfterAnswers = (status: number, headRequest: boolean) => {
+      if (closed) return;
+      pendingError = status;
+      pendingForHead = headRequest;
+      clearTimeout(timer);
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        clearTimeout(timer);
+        try {
+          server.closeWrite();
+        } catch { /* closed */ }
+      };
+      if (relay.inFlight === 0) return end();
+      // EOF to Deno.serve only once the answers before are written: it drops a response still in progress.
+      relay.onIdle = end;
+      timer = setTimeout(end, this.#options.headerTimeoutMs); // should an answer never complete
+    };
     const relay: Relay = {
       peer: client.remoteAddr,
       closing: false,
@@ -200,6 +243,8 @@ export class ConnectionGuard implements AsyncDisposable {
           server.closeWrite(); // Deno.serve closes after the response; the back loop then closes the client
         } catch { /* closed */ }
       },
+      inFlight: 0,
+      onIdle: undefined,
     };
     this.#relays.set(innerPort, relay);
     let timer = setTimeout(() => fail(408), this.#options.headerTimeoutMs);
@@ -207,18 +252,44 @@ export class ConnectionGuard implements AsyncDisposable {
     let head: Uint8Array = new Uint8Array(0);
     let framing: BodyFraming | "tunnel" | "head" = "head";
     const reader = Promise.withResolvers<void>();
+    // One request at a time goes to Deno.serve: a pipelined head waits until the previous request's answer
+    // starts coming back (Deno.serve writes nothing before the handler returned, so by then a
+    // `Connection: close` answer has set `relay.closing`, and the waiting head is dropped instead of served).
+    let awaitingAnswer: PromiseWithResolvers<void> | undefined;
+    let upgradePending = false;
+    /** The request relayed last said the connection ends after its answer: later bytes are dropped. */
+    let lastRequest = false;
+    let backDone = false;
+    const answered = () => {
+      awaitingAnswer?.resolve();
+      awaitingAnswer = undefined;
+    };
     const back = (async () => {
       const buffer = new Uint8Array(65536);
       while (!closed) {
         const n = await server.read(buffer).catch(() => null);
         if (n === null || closed) break;
+        if (upgradePending) {
+          // The first bytes of the Upgrade request's answer: "HTTP/1.1 101" makes the connection a tunnel.
+          upgradePending = false;
+          if (n >= 12 && decoder.decode(buffer.subarray(0, 12)) === "HTTP/1.1 101") framing = "tunnel";
+        }
+        answered();
         if (await client.write(buffer.subarray(0, n)).then(() => false, () => true)) break;
         if (framing === "head" && head.length === 0 && scan.pos === 0) {
           clearTimeout(timer); // keep-alive: nothing received since; closed quietly after idle_timeout
           timer = setTimeout(closeAll, this.#options.idleTimeoutMs);
         }
       }
-      if (relay.closing && !closed) {
+      backDone = true;
+      answered(); // the inner side is done: a waiting head goes nowhere
+      // Not after an answer that closed the connection: one that said so (closing), or one Deno.serve gave
+      // by itself (a request still counted in flight, which the app never saw) before it closed.
+      if (pendingError !== undefined && !closed && !relay.closing && relay.inFlight === 0) {
+        await client.write(errorResponse(pendingError, pendingForHead)).catch(() => {});
+        relay.closing = true; // and close as below
+      }
+      if ((relay.closing || lastRequest) && !closed) {
         // Lingering close: FIN after the response, drop what the client still sends, so that closing
         // with unread bytes does not reset the connection before the client has read the response.
         try {
@@ -243,6 +314,7 @@ export class ConnectionGuard implements AsyncDisposable {
           return true;
         }
         if (framing === "head") {
+          if (lastRequest) return true; // after a request that ends the connection nothing more is served
           if (head.length === 0 && scan.pos === 0) {
             clearTimeout(timer); // a new head: it must complete within header_timeout
             timer = setTimeout(() => fail(408), this.#options.headerTimeoutMs);
@@ -251,16 +323,33 @@ export class ConnectionGuard implements AsyncDisposable {
           const result = scanHead(head, head.length, scan, this.#options, "");
           if (result.kind === "incomplete") return true;
           if (result.kind === "error") {
-            await fail(result.status);
+            failAfterAnswers(result.status, isHeadRequest(head));
             return false;
           }
           clearTimeout(timer);
+          if (awaitingAnswer !== undefined) {
+            await awaitingAnswer.promise;
+            if (closed) return false;
+            if ((framing as typeof framing | "tunnel") === "tunnel") {
+              // The request before was upgraded meanwhile: these bytes belong to the tunnel.
+              await server.write(head);
+              head = new Uint8Array(0);
+              scan.reset();
+              return true;
+            }
+          }
+          if (relay.closing) return true; // pipelined behind a Connection: close answer: dropped
+          if (!backDone) awaitingAnswer = Promise.withResolvers();
+          relay.inFlight++;
           await server.write(head.subarray(result.start, result.end));
           const rest = head.subarray(result.end);
           scan.reset();
           head = new Uint8Array(0);
-          framing = result.upgrade ? "tunnel" : result.body.kind === "none" ? "head" : result.body;
-          if (framing !== "tunnel" && framing !== "head") {
+          // An Upgrade request is an ordinary request (body framing and all) until its answer is a 101.
+          upgradePending = result.upgrade;
+          lastRequest = result.close;
+          framing = result.body.kind === "none" ? "head" : result.body;
+          if (framing !== "head") {
             if (framing.kind === "length") remaining = framing.length;
             else chunks = new ChunkedScanner();
           }
@@ -294,7 +383,7 @@ export class ConnectionGuard implements AsyncDisposable {
         if (n === null || closed) break;
         if (!(await process(buffer, 0, n))) break;
       }
-      if (!closed && !relay.closing) server.closeWrite();
+      if (!closed && !relay.closing && !lastRequest && pendingError === undefined) server.closeWrite();
     } catch {
       closeAll();
     }

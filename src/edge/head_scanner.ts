@@ -47,15 +47,17 @@ export interface RequestHead {
   /** Index just past the request line's CRLF: where the guard inserts its own field. */
   readonly requestLineEnd: number;
   readonly body: BodyFraming;
-  /** The request asks for a protocol upgrade (WebSocket): the guard relays the rest as a tunnel. */
+  /** The request asks for a protocol upgrade (WebSocket): a tunnel once its answer is a 101. */
   readonly upgrade: boolean;
+  /** The connection ends after this request's answer: `Connection: close`, or HTTP/1.0 without keep-alive. */
+  readonly close: boolean;
   /** [start, end) byte ranges of fields to drop (a client-sent copy of the guard's own field). */
   readonly drop: readonly (readonly [number, number])[];
 }
 
 export interface HeadError {
   readonly kind: "error";
-  readonly status: 400 | 431 | 501;
+  readonly status: 400 | 431 | 501 | 505;
   readonly reason: string;
 }
 
@@ -63,7 +65,7 @@ export type HeadResult = { readonly kind: "incomplete" } | RequestHead | HeadErr
 
 const INCOMPLETE = { kind: "incomplete" } as const;
 
-function error(status: 400 | 431 | 501, reason: string): HeadError {
+function error(status: 400 | 431 | 501 | 505, reason: string): HeadError {
   return { kind: "error", status, reason };
 }
 
@@ -130,11 +132,14 @@ function parseFields(bytes: Uint8Array, start: number, end: number, ownField: st
   let at = start;
   while (bytes[at] !== CR) at++;
   const requestLineEnd = at + 2;
+  const lineError = checkRequestLine(bytes, start, at);
+  if (lineError !== undefined) return lineError;
   const http10 = bytes[at - 1] === 48 && bytes[at - 3] === 49; // "HTTP/1.0"
   let contentLength: string | undefined;
   let chunked = false;
   let transferEncoding: string | undefined;
   let upgrade = false;
+  let connection = "";
   const drop: (readonly [number, number])[] = [];
   at = requestLineEnd;
   while (at < end - 2) {
@@ -151,6 +156,8 @@ function parseFields(bytes: Uint8Array, start: number, end: number, ownField: st
     if (colon <= lineStart) return error(400, "header line without a name");
     const last = bytes[colon - 1]!;
     if (last === 32 || last === 9) return error(400, "whitespace before colon");
+    // field-name = token (RFC 9110 §5.1): a name with other bytes (a tab, say) is not a field we could read.
+    for (let i = lineStart; i < colon; i++) if (!isTchar(bytes[i]!)) return error(400, "invalid field name");
     if (!FRAMING_FIRST.has(first)) continue;
     const name = lower(bytes, lineStart, colon);
     if (name === "content-length") {
@@ -165,6 +172,8 @@ function parseFields(bytes: Uint8Array, start: number, end: number, ownField: st
       transferEncoding = transferEncoding === undefined ? value : `${transferEncoding},${value}`;
     } else if (name === "upgrade") {
       upgrade = true;
+    } else if (name === "connection") {
+      connection += `,${text(bytes, colon + 1, lineEnd - 2).toLowerCase()}`;
     } else if (name === ownField) {
       drop.push([lineStart, lineEnd]);
     }
@@ -182,7 +191,28 @@ function parseFields(bytes: Uint8Array, start: number, end: number, ownField: st
     : contentLength !== undefined && contentLength !== "0" && Number(contentLength) > 0
     ? { kind: "length", length: Number(contentLength) }
     : { kind: "none" };
-  return { kind: "head", start, end, requestLineEnd, body, upgrade, drop };
+  const tokens = connection.split(",").map((token) => token.trim());
+  const close = tokens.includes("close") || (http10 && !tokens.includes("keep-alive"));
+  return { kind: "head", start, end, requestLineEnd, body, upgrade, close, drop };
+}
+
+/**
+ * `method SP request-target SP HTTP-version` (RFC 9112 §3): a token, one space, a target without spaces or
+ * control bytes, one space, `HTTP/1.0` or `HTTP/1.1`. A well-formed later version gets 505, anything else 400.
+ */
+function checkRequestLine(bytes: Uint8Array, from: number, to: number): HeadError | undefined {
+  let at = from;
+  while (at < to && isTchar(bytes[at]!)) at++;
+  if (at === from || bytes[at] !== 32) return error(400, "invalid method");
+  const targetStart = ++at;
+  while (at < to && bytes[at]! > 32 && bytes[at]! < 127) at++; // visible ASCII only
+  if (at === targetStart || bytes[at] !== 32) return error(400, "invalid request target");
+  let version = "";
+  for (let i = at + 1; i < to; i++) version += String.fromCharCode(bytes[i]!);
+  if (version === "HTTP/1.1" || version === "HTTP/1.0") return undefined;
+  return /^HTTP\/[2-9]\.\d$/.test(version)
+    ? error(505, "HTTP version not supported")
+    : error(400, "invalid HTTP version");
 }
 
 /** tchar (RFC 9110 §5.6.2). */

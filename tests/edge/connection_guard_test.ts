@@ -77,6 +77,52 @@ Deno.test("after a response with Connection: close the connection is closed; the
   assert.equal(served, 1);
 });
 
+Deno.test("a request pipelined behind a Connection: close answer is dropped, not served", async () => {
+  let served = 0;
+  await using guard = new ConnectionGuard({
+    hostname: "127.0.0.1",
+    port: 0,
+    headerTimeoutMs: 10_000,
+    maxHeaderCount: 100,
+    maxHeadBytes: 32 * 1024,
+    maxConnections: 0,
+    maxConnectionsPerClient: 0,
+    idleTimeoutMs: 60_000,
+  }, async () => {
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the second request is in the guard by then
+    return new Response(`served ${++served}`, { headers: { connection: "close" } });
+  });
+  const text = await exchangeToEof(
+    guard.addr.port,
+    "GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n",
+  );
+  assert.match(text, /^HTTP\/1\.1 200 [^]*served 1$/); // and nothing after it: the connection closed
+  await new Promise((resolve) => setTimeout(resolve, 50)); // a served /b would have run by now
+  assert.equal(served, 1);
+});
+
+Deno.test("an invalid head pipelined behind a valid request is answered 400 after that request's answer", async () => {
+  await using guard = start();
+  const text = await exchangeToEof(
+    guard.addr.port,
+    "GET /slow HTTP/1.1\r\nHost: a\r\n\r\nGET /bad HTTP/1.1\r\nHost: a\nX: 1\r\n\r\n",
+  );
+  // The first answer whole, then the 400, then the close: never the 400 first or in the middle.
+  assert.match(text, /^HTTP\/1\.1 200 [^]*\r\n\r\n127\.0\.0\.1 \d+ null(HTTP\/1\.1 400 [^]*)$/);
+  assert.equal(text.match(/HTTP\/1\.1 /g)?.length, 2);
+});
+
+/** Sends `request` and reads everything until the guard closes the connection. */
+async function exchangeToEof(port: number, request: string): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(new TextEncoder().encode(request));
+    return await readUntil(conn, /(?!)/);
+  } finally {
+    conn.close();
+  }
+}
+
 async function readUntil(conn: Deno.Conn, done: RegExp): Promise<string> {
   const buffer = new Uint8Array(4096);
   let text = "";

@@ -256,7 +256,9 @@ const VERSIONS_BAD = [
 function mutateMethod(random: Random, p: Part): void {
   const [, target, version] = p.lines[0]!.split(" ");
   if (random() < 0.3) {
-    p.lines[0] = `${pick(random, BROKEN_METHODS)} ${target} ${version}`;
+    const broken = pick(random, BROKEN_METHODS);
+    p.lines[0] = `${broken} ${target} ${version}`;
+    p.method = broken; // not HEAD any more: its answer may have a body
     p.mustReject = true;
     return;
   }
@@ -295,7 +297,10 @@ function mutateTarget(random: Random, p: Part, c: string): void {
 }
 
 function mutateVersion(random: Random, p: Part): void {
-  const [method, target] = p.lines[0]!.split(" ");
+  // Everything between the first and the last space is the target (a mutated one may hold spaces).
+  const line = p.lines[0]!;
+  const method = line.slice(0, line.indexOf(" "));
+  const target = line.slice(line.indexOf(" ") + 1, line.lastIndexOf(" "));
   if (random() < 0.4) {
     const version = pick(random, VERSIONS_OK);
     p.lines[0] = `${method} ${target} ${version}`;
@@ -519,6 +524,8 @@ function mutateByteFlip(random: Random, p: Part): void {
   // No bare LF or CR here: those are the bare_lf / bare_cr classes.
   const byte = pick(random, ["\x00", "\t", " ", ":", "\x0b", "\x0c", "\x1b", "\xff", "\u0100", "\r\n"]);
   p.lines[i] = line.slice(0, at) + byte + line.slice(at + 1);
+  // A flip in the method makes it another method: a `HE\0D` answer has a body, unlike HEAD's.
+  if (i === 0) p.method = p.lines[0]!.split(" ")[0]!;
 }
 
 function apply(random: Random, cls: MutationClass, parts: Part[], c: string, seed: string): void {
@@ -567,7 +574,8 @@ function apply(random: Random, cls: MutationClass, parts: Part[], c: string, see
     case "pipeline": {
       const last = parts[parts.length - 1]!;
       const i = fieldIndex(last, "connection");
-      if (i > 0) {
+      // Only the seed's own line: a mutated one (a bare CR in it, say) carries the case's defect.
+      if (i > 0 && last.lines[i] === "Connection: close" && last.endings[i] === "\r\n") {
         last.lines.splice(i, 1);
         last.endings.splice(i, 1);
       }

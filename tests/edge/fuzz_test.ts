@@ -11,7 +11,8 @@
  * - requests the RFC (or issue 16) requires rejecting get a 4xx/5xx from the proxy and the connection closes;
  *   after an error from the HTTP layer (no X-Request-Id), a `Connection: close`, or a request with both
  *   Content-Length and Transfer-Encoding, the connection is closed.
- * FUZZ_SEED and FUZZ_CASES override the seed and the count; FUZZ_ALL=1 also runs the NEEDS_GUARD classes.
+ * FUZZ_SEED and FUZZ_CASES override the seed and the count; FUZZ_ALL=1 also runs the NEEDS_GUARD classes;
+ * FUZZ_GUARD=1 runs every class against the proxy with the connection guard on.
  */
 import assert from "node:assert/strict";
 import { startChildProxy } from "../_support/child_proxy.ts";
@@ -32,7 +33,9 @@ const CLOSE_MS = 2_000;
  * neither an answer nor a close (the connection hangs). The connection guard (branch `guard`,
  * src/edge/connection_guard.ts) rejects both; once it is wired into main.ts, empty this set.
  */
-const NEEDS_GUARD: ReadonlySet<MutationClass> = Deno.env.get("FUZZ_ALL") === "1"
+/** FUZZ_GUARD=1: run the proxy with `limits.connection_guard: true` (and every class). */
+const GUARD = Deno.env.get("FUZZ_GUARD") === "1";
+const NEEDS_GUARD: ReadonlySet<MutationClass> = Deno.env.get("FUZZ_ALL") === "1" || GUARD
   ? new Set()
   : new Set<MutationClass>(["bare_lf", "bare_cr", "chunk_ext", "chunk_size_space"]);
 
@@ -231,7 +234,8 @@ Deno.test("fuzzed request heads and bodies never crash the proxy, split a reques
   const file = await Deno.makeTempFile({ suffix: ".yaml" });
   await Deno.writeTextFile(
     file,
-    `server: { host: 127.0.0.1, port: 0 }\nadmin: { port: 0 }\nbackends: ["http://127.0.0.1:${upstream.port}"]\n`,
+    `server: { host: 127.0.0.1, port: 0 }\nadmin: { port: 0 }\nbackends: ["http://127.0.0.1:${upstream.port}"]\n` +
+      (GUARD ? "limits: { connection_guard: true }\n" : ""),
   );
   try {
     await using proxy = await startChildProxy(["run", "--allow-all", "main.ts", "--config", file]);

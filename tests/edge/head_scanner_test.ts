@@ -30,13 +30,19 @@ Deno.test("a head split across reads completes on the read that ends it", () => 
   assert.equal(scanHead(bytes, bytes.length, scan, limits, "x-edge-peer").kind, "head");
 });
 
-Deno.test("bare LF, bare CR, obs-fold and bad framing fields are 400; too many fields 431", () => {
+Deno.test("bare LF, bare CR, obs-fold, non-token names, bad request lines and bad framing fields are 400 (505 for HTTP/2+); too many fields 431", () => {
   const cases: [string, number][] = [
     ["GET / HTTP/1.1\nHost: a\n\n", 400],
     ["GET / HTTP/1.1\r\nHost: a\n\r\n", 400],
     ["GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n", 400],
     ["GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", 400],
     ["GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400],
+    ["GET / HTTP/1.1\r\nT\tansfer-Encoding: chunked\r\n\r\n", 400],
+    ["GET / HTTP/1.1\r\nX(y): 1\r\n\r\n", 400],
+    ["GET / HTTP/0.9\r\nHost: a\r\n\r\n", 400],
+    ["GET /  HTTP/1.1\r\nHost: a\r\n\r\n", 400],
+    ["G(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400],
+    ["GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505],
     ["GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400],
     ["GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400],
     ["GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400],
