@@ -28,7 +28,8 @@ export function serveProxy(
       ...(worker ? { reusePort: true } : {}),
       headerTimeoutMs: limits.headerTimeoutMs,
       idleTimeoutMs: limits.idleTimeoutMs,
-      maxHeaderCount: 100,
+      // Deno.serve behind the guard still refuses more than 100 lines (400): the guard's cap cannot exceed it.
+      maxHeaderCount: Math.min(limits.maxHeaderCount, 100),
       maxHeadBytes: limits.maxUriBytes + limits.maxHeaderBytes + 1024,
       maxConnections: limits.maxConnections,
       maxConnectionsPerClient: limits.maxConnectionsPerClient,

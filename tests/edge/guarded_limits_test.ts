@@ -91,3 +91,17 @@ Deno.test("guarded: max_connections and max_connections_per_client refuse the ne
     }
   }
 });
+
+Deno.test("guarded: past limits.max_header_count the guard answers 431 and closes the connection", async () => {
+  await using upstream = startUpstream();
+  await using proxy = startProxy(`${poolConfig([upstream.url])}\nlimits: { max_header_count: 10 }\n`, {
+    guard: true,
+  });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
+  await conn.write(encoder.encode(`GET / HTTP/1.1\r\nHost: a\r\n${"X-F: 1\r\n".repeat(10)}\r\n`));
+  const { text, closed } = await readToEnd(conn);
+  assert.match(text, /^HTTP\/1\.1 431 /);
+  assert.match(text, /connection: close/i);
+  assert.equal(closed, true);
+  assert.equal(upstream.received.length, 0);
+});
