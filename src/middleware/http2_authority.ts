@@ -24,7 +24,7 @@ export function http2Authority(): MiddlewareHandler<AppEnv> {
 
 /**
  * The work of {@linkcode http2Authority} for one request, for callers that already know the listener is TLS
- * (src/app.ts folds it into the request-checks level only then).
+ * (request_entry.ts calls it first, on a TLS listener only).
  */
 export function adoptAuthority(c: Context<AppEnv>): void {
   const raw = c.req.raw;

@@ -1,8 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import { errorResponse } from "../errors.ts";
-import { adoptAuthority } from "./http2_authority.ts";
-import { checkLimits, withHeaders } from "./request_limits.ts";
+import { withHeaders } from "./request_limits.ts";
 
 /** Methods this proxy never forwards: CONNECT would tunnel, TRACE reflects credentials (XST). */
 const REFUSED_METHODS = new Set(["CONNECT", "TRACE"]);
@@ -28,27 +27,6 @@ const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::(\d{0,5})
 export function requestGuard(): MiddlewareHandler<AppEnv> {
   return async function requestGuard(c, next) {
     const refused = guardRequest(c);
-    if (refused !== undefined) return refused;
-    await next();
-  };
-}
-
-/**
- * The request-checks level of src/app.ts: {@linkcode adoptAuthority} (only on a TLS listener, where HTTP/2
- * happens), {@linkcode guardRequest} and {@linkcode checkLimits} in that order, as one middleware level
- * instead of three. Each check answers or passes exactly as its own middleware does.
- */
-export function requestChecks(options: { https: boolean }): MiddlewareHandler<AppEnv> {
-  if (options.https) {
-    return async function requestChecks(c, next) {
-      adoptAuthority(c);
-      const refused = guardRequest(c) ?? checkLimits(c);
-      if (refused !== undefined) return refused;
-      await next();
-    };
-  }
-  return async function requestChecks(c, next) {
-    const refused = guardRequest(c) ?? checkLimits(c);
     if (refused !== undefined) return refused;
     await next();
   };

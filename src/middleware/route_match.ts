@@ -1,7 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import { ProxyError } from "../errors.ts";
-import { bodyLimit } from "./request_limits.ts";
 
 /** Finds the route for the request (host, then path, then method) and stores it as the `route` variable. */
 export function routeMatch(): MiddlewareHandler<AppEnv> {
@@ -19,16 +18,4 @@ export function matchRoute(c: Context<AppEnv>): void {
   const route = c.get("runtime").router.match(c.req.raw.method, c.req.raw.headers.get("host") ?? "", path);
   if (route === undefined) throw new ProxyError("no_route");
   c.set("route", route);
-}
-
-/**
- * {@linkcode routeMatch} then {@linkcode bodyLimit} (which needs the route) as one middleware level: each Hono
- * level costs a closure, a promise and a dispatch per request (bench/forwarder_ablation.ts).
- */
-export function routeMatchAndBodyLimit(): MiddlewareHandler<AppEnv> {
-  const limit = bodyLimit();
-  return function routeMatchAndBodyLimit(c, next) {
-    matchRoute(c);
-    return limit(c, next);
-  };
 }

@@ -3,10 +3,16 @@ import assert from "node:assert/strict";
 import { ConnectionGuard } from "../../src/edge/connection_guard.ts";
 import { rawExchange } from "../_support/raw_upstream.ts";
 
-function start(
-  options: { headerTimeoutMs?: number; maxConnections?: number; perClient?: number; idleTimeoutMs?: number } =
-    {},
-): ConnectionGuard {
+interface StartOptions {
+  headerTimeoutMs?: number;
+  maxConnections?: number;
+  perClient?: number;
+  idleTimeoutMs?: number;
+  /** The app behind the guard; default: echoes the peer address and `X-Edge-Peer`, `/close` says close. */
+  handler?: Deno.ServeHandler<Deno.NetAddr>;
+}
+
+function start(options: StartOptions = {}): ConnectionGuard {
   return new ConnectionGuard(
     {
       hostname: "127.0.0.1",
@@ -18,13 +24,13 @@ function start(
       maxConnectionsPerClient: options.perClient ?? 0,
       idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
     },
-    (request, info) =>
+    options.handler ?? ((request, info) =>
       new Response(
         `${info.remoteAddr.hostname} ${info.remoteAddr.port} ${request.headers.get("x-edge-peer")}`,
         {
           headers: new URL(request.url).pathname === "/close" ? { connection: "close" } : {},
         },
-      ),
+      )),
   );
 }
 
@@ -51,16 +57,9 @@ Deno.test("a connection to the inner port that the guard did not open gets 403",
 
 Deno.test("after a response with Connection: close the connection is closed; the next request is not served", async () => {
   let served = 0;
-  await using guard = new ConnectionGuard({
-    hostname: "127.0.0.1",
-    port: 0,
-    headerTimeoutMs: 10_000,
-    maxHeaderCount: 100,
-    maxHeadBytes: 32 * 1024,
-    maxConnections: 0,
-    maxConnectionsPerClient: 0,
-    idleTimeoutMs: 60_000,
-  }, () => new Response(`served ${++served}`, { headers: { connection: "close" } }));
+  await using guard = start({
+    handler: () => new Response(`served ${++served}`, { headers: { connection: "close" } }),
+  });
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: guard.addr.port });
   try {
     await conn.write(new TextEncoder().encode("GET /a HTTP/1.1\r\nHost: a\r\n\r\n"));
@@ -79,18 +78,11 @@ Deno.test("after a response with Connection: close the connection is closed; the
 
 Deno.test("a request pipelined behind a Connection: close answer is dropped, not served", async () => {
   let served = 0;
-  await using guard = new ConnectionGuard({
-    hostname: "127.0.0.1",
-    port: 0,
-    headerTimeoutMs: 10_000,
-    maxHeaderCount: 100,
-    maxHeadBytes: 32 * 1024,
-    maxConnections: 0,
-    maxConnectionsPerClient: 0,
-    idleTimeoutMs: 60_000,
-  }, async () => {
-    await new Promise((resolve) => setTimeout(resolve, 20)); // the second request is in the guard by then
-    return new Response(`served ${++served}`, { headers: { connection: "close" } });
+  await using guard = start({
+    handler: async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the second request is in the guard by then
+      return new Response(`served ${++served}`, { headers: { connection: "close" } });
+    },
   });
   const text = await exchangeToEof(
     guard.addr.port,
