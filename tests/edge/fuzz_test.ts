@@ -30,8 +30,8 @@ const CLOSE_MS = 2_000;
 /**
  * Classes whose invariants fail while Deno.serve reads the sockets itself: bare-LF heads are accepted and
  * `2;` chunk extensions and whitespace around a chunk size too (issue 16 table); some bare-CR heads get
- * neither an answer nor a close (the connection hangs). The connection guard (branch `guard`,
- * src/edge/connection_guard.ts) rejects both; once it is wired into main.ts, empty this set.
+ * neither an answer nor a close (the connection hangs). The connection guard (src/edge/connection_guard.ts,
+ * `limits.connection_guard: true`, off by default) rejects them: FUZZ_GUARD=1 runs them against it.
  */
 /** FUZZ_GUARD=1: run the proxy with `limits.connection_guard: true` (and every class). */
 const GUARD = Deno.env.get("FUZZ_GUARD") === "1";
