@@ -29,6 +29,7 @@ import type { CacheResult, ProxyMetrics } from "../metrics/proxy_metrics.ts";
 import { encodeForClient } from "../proxy/compression.ts";
 import { errorResponse } from "../errors.ts";
 import type { HeaderRecord } from "../proxy/headers.ts";
+import { appendField, fieldList } from "../proxy/field_list.ts";
 import { forwardToPool } from "./forward_request.ts";
 
 type Ctx = Context<AppEnv>;
@@ -348,10 +349,13 @@ function serveStored(
     // RFC 9110 §15.4.5: a 304 carries the validator and caching fields a 200 would have.
     const response = new Response(null, { status: 304 });
     const headers = response.headers;
+    const list = fieldList(headers);
     for (const [name, value] of entry.served) {
-      if (NOT_MODIFIED_FIELDS.has(name) || !isRepresentationField(name)) headers.append(name, value);
+      if (NOT_MODIFIED_FIELDS.has(name) || !isRepresentationField(name)) {
+        appendField(headers, list, name, value);
+      }
     }
-    appendOwn(headers, age, cacheStatus, xCache, requestId);
+    appendOwn(headers, list, age, cacheStatus, xCache, requestId);
     return response;
   }
   const method = c.req.raw.method;
@@ -372,8 +376,9 @@ function serveStored(
     const acceptEncoding = c.req.raw.headers.get("accept-encoding");
     if (acceptEncoding !== null) {
       const headers = new Headers();
-      for (const [name, value] of entry.served) headers.append(name, value);
-      appendOwn(headers, age, cacheStatus, xCache, requestId);
+      const list = fieldList(headers);
+      for (const [name, value] of entry.served) appendField(headers, list, name, value);
+      appendOwn(headers, list, age, cacheStatus, xCache, requestId);
       const stream = bodyStream(entry.body);
       const body = encodeForClient(method, entry.status, headers, stream, acceptEncoding, true);
       // Re-encoded (gzip, or decoded for a client that cannot read the stored coding): stream it. Otherwise
@@ -384,8 +389,9 @@ function serveStored(
   }
   const response = new Response(bodyless ? null : entry.body, { status: entry.status });
   const headers = response.headers;
-  for (const [name, value] of entry.served) headers.append(name, value);
-  appendOwn(headers, age, cacheStatus, xCache, requestId);
+  const list = fieldList(headers);
+  for (const [name, value] of entry.served) appendField(headers, list, name, value);
+  appendOwn(headers, list, age, cacheStatus, xCache, requestId);
   return response;
 }
 
@@ -401,7 +407,7 @@ function servePartial(
   if (answer.kind === "unsatisfiable") {
     const response = new Response(null, { status: 416 });
     response.headers.set("content-range", contentRange(answer));
-    appendOwn(response.headers, age, cacheStatus, xCache, requestId);
+    appendOwn(response.headers, undefined, age, cacheStatus, xCache, requestId);
     return response;
   }
   // Deno.serve sets Content-Length from the slice.
@@ -411,21 +417,23 @@ function servePartial(
     if (name !== "content-length" && name !== "content-range") headers.append(name, value);
   }
   headers.set("content-range", contentRange(answer));
-  appendOwn(headers, age, cacheStatus, xCache, requestId);
+  appendOwn(headers, undefined, age, cacheStatus, xCache, requestId);
   return response;
 }
 
+/** Age, Cache-Status, X-Cache and X-Request-Id; through `list` (field_list.ts) when there is one. */
 function appendOwn(
   headers: Headers,
+  list: Array<[string, string]> | undefined,
   age: string,
   cacheStatus: string,
   xCache: XCache,
   requestId: string,
 ): void {
-  headers.append("age", age);
-  headers.append("cache-status", cacheStatus);
-  headers.append("x-cache", xCache);
-  headers.append("x-request-id", requestId);
+  appendField(headers, list, "age", age);
+  appendField(headers, list, "cache-status", cacheStatus);
+  appendField(headers, list, "x-cache", xCache);
+  appendField(headers, list, "x-request-id", requestId);
 }
 
 /** Drops a body stream that was built but not sent (nothing reads it; cancel releases its queue at once). */

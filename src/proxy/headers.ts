@@ -2,6 +2,7 @@
  * Header rewriting for both directions of the forwarder. RFC 9110 §7.6.1: a proxy removes the hop-by-hop
  * fields and every field named in `Connection` before forwarding. RFC 9110 §7.6.3: it adds `Via`.
  */
+import { appendField, fieldList } from "./field_list.ts";
 
 /** Fields that describe one connection, not the message (RFC 9110 §7.6.1, RFC 9112 §9.6, RFC 7230 Proxy-*). */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -159,7 +160,8 @@ export function scanResponseHeaders(
  * The client Response for upstream `[name, value]` pairs: created without headers, then the pairs appended
  * (minus the scan's hop-by-hop names and Via, which gets ours, and X-Request-Id when `requestId` replaces it).
  * Cheaper than `new Headers(pairs)` or a Headers-typed `HeadersInit`, which Deno converts through WebIDL and
- * its sorting iterator (≈ 15 µs a request), and than a `set` on the finished Response.
+ * its sorting iterator (≈ 15 µs a request), and than a `set` on the finished Response. The pairs are valid
+ * (`parseResponseHead`'s or a fetch `Headers`'), so they skip `append`'s checks (field_list.ts).
  */
 export function responseFromFields(
   body: BodyInit | null,
@@ -170,15 +172,16 @@ export function responseFromFields(
 ): Response {
   const out = new Response(body, { status });
   const headers = out.headers;
+  const list = fieldList(headers);
   const remove = scan.remove;
   for (let i = 0; i < fields.length; i++) {
     const [name, value] = fields[i]!;
     if (name === "via" || (remove !== undefined && remove.includes(name))) continue;
     if (requestId !== undefined && name === "x-request-id") continue;
-    headers.append(name, value);
+    appendField(headers, list, name, value);
   }
-  headers.append("via", scan.via);
-  if (requestId !== undefined) headers.append("x-request-id", requestId);
+  appendField(headers, list, "via", scan.via);
+  if (requestId !== undefined) appendField(headers, list, "x-request-id", requestId);
   return out;
 }
 
