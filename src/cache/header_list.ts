@@ -1,4 +1,5 @@
 import { HOP_BY_HOP } from "../proxy/headers.ts";
+import { fieldValue } from "../proxy/field_list.ts";
 
 /** Fields a cache must not store (RFC 9111 §3.1): the hop-by-hop fields plus Proxy-Authentication-Info. */
 export const NOT_STORED: ReadonlySet<string> = new Set([...HOP_BY_HOP, "proxy-authentication-info"]);
@@ -24,8 +25,9 @@ export type HeaderSource = HeaderPairs | HeaderGetter;
 
 /** The field value for `name` (case-insensitive), repeated lines combined with ", " (RFC 9110 §5.3). */
 export function headerValue(headers: HeaderSource, name: string): string | undefined {
-  if ("get" in headers) return headers.get(name) ?? undefined;
   const lower = name.toLowerCase();
+  if (headers instanceof Headers) return fieldValue(headers, lower) ?? undefined;
+  if ("get" in headers) return headers.get(name) ?? undefined;
   let result: string | undefined;
   for (const [key, value] of headers) {
     if (key.length === lower.length && key.toLowerCase() === lower) {

@@ -5,6 +5,7 @@ import { ProxyError } from "../errors.ts";
 import { requestHasBody } from "../proxy/forward.ts";
 import { type HeaderRecord, upstreamRequestHeaderRecord } from "../proxy/headers.ts";
 import { replayableBody } from "../retry/replayable_body.ts";
+import { fieldValue } from "../proxy/field_list.ts";
 
 /**
  * The terminal handler: forwards to the upstream the pool's selection picks (src/pool/upstream_selection.ts:
@@ -40,7 +41,7 @@ export async function forwardToPool(c: Context<AppEnv>, variant: ForwardVariant 
     clientIp: c.get("peerIp"),
     trusted: c.get("trusted"),
     proto: runtime.proto,
-    host: client.headers.get("host") ?? "",
+    host: fieldValue(client.headers, "host") ?? "",
     requestId,
     via: runtime.via,
   });
@@ -55,7 +56,7 @@ export async function forwardToPool(c: Context<AppEnv>, variant: ForwardVariant 
   const retries = pool.config.retries;
   if (retries.attempts > 0 && body !== null) {
     // Only a body of known, small size is buffered for replay; a chunked upload keeps streaming.
-    const length = Number(request.headers.get("content-length") ?? NaN);
+    const length = Number(fieldValue(request.headers, "content-length") ?? NaN);
     if (length <= retries.maxBufferedBodyBytes) {
       const buffered = await replayableBody(body as ReadableStream<Uint8Array>, {
         capBytes: retries.maxBufferedBodyBytes,

@@ -4,6 +4,7 @@ import { type AccessLogEntry, commonLine, jsonLine } from "../log/access_log_lin
 import type { LineSink } from "../log/line_writer.ts";
 import type { AccessLogFormat } from "../config/access_log_section.ts";
 import { NO_UPSTREAM, type ProxyMetrics } from "../metrics/proxy_metrics.ts";
+import { fieldValue } from "../proxy/field_list.ts";
 
 /** Route label of requests that matched no route (404, or refused before routing: 400/405). */
 export const NO_ROUTE = "none";
@@ -72,13 +73,13 @@ export function requestObserver(options: ObserveOptions): RequestObserver {
       if (attempts !== undefined) { for (let retry = 1; retry < attempts; retry++) metrics.retry(routeName); }
       const format = fixedFormat ?? c.get("runtime").config.accessLog.format;
       if (format !== "off") {
-        const length = response === undefined ? null : response.headers.get("content-length");
+        const length = response === undefined ? null : fieldValue(response.headers, "content-length");
         const entry: AccessLogEntry = {
           time: clock(),
           requestId: c.get("requestId"),
           client: c.get("peerIp"),
           method,
-          host: c.req.raw.headers.get("host") ?? "",
+          host: fieldValue(c.req.raw.headers, "host") ?? "",
           path: c.get("pathAndQuery"),
           status,
           bytes: length === null ? null : Number(length),

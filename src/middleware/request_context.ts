@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import type { Runtime, RuntimeSource } from "../runtime.ts";
+import { fieldValue } from "../proxy/field_list.ts";
 
 /** Request ids we accept from a trusted peer: visible ASCII, bounded length (they end up in logs). */
 const VALID_ID = /^[\x21-\x7e]{1,200}$/;
@@ -52,7 +53,7 @@ export function enterRequest(c: Context<AppEnv>, runtime: Runtime): Runtime {
   c.set("peerIp", peerIp);
   const trusted = runtime.trustedProxies.contains(peerIp);
   c.set("trusted", trusted);
-  const offered = trusted ? c.req.raw.headers.get("x-request-id") : null;
+  const offered = trusted ? fieldValue(c.req.raw.headers, "x-request-id") : null;
   c.set("requestId", offered !== null && VALID_ID.test(offered) ? offered : nextRequestId());
   const url = c.req.url;
   c.set("pathAndQuery", url.slice(url.indexOf("/", url.indexOf("//") + 2)));

@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import { errorResponse } from "../errors.ts";
 import { withHeaders } from "./request_limits.ts";
+import { fieldValue } from "../proxy/field_list.ts";
 
 /** Methods this proxy never forwards: CONNECT would tunnel, TRACE reflects credentials (XST). */
 const REFUSED_METHODS = new Set(["CONNECT", "TRACE"]);
@@ -41,18 +42,18 @@ export function guardRequest(c: Context<AppEnv>): Response | undefined {
   }
   const headers = request.headers;
   // RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request that lacks a Host header field.
-  const host = headers.get("host");
+  const host = fieldValue(headers, "host");
   if (host === null || host === "") return errorResponse(400, "missing Host header", c.get("requestId"));
   // ...and to a Host with an invalid value (more than one Host line included); the URL parser would also
   // refuse a port above 65535 later, when the request is rebuilt.
   if (!validHost(host)) return errorResponse(400, "invalid Host header", c.get("requestId"));
-  const expect = headers.get("expect");
+  const expect = fieldValue(headers, "expect");
   if (expect !== null && expect.toLowerCase() !== "100-continue") {
     return errorResponse(417, "only Expect: 100-continue is supported", c.get("requestId"));
   }
   let replaced: Headers | undefined;
   if (method === "OPTIONS") {
-    const maxForwards = headers.get("max-forwards");
+    const maxForwards = fieldValue(headers, "max-forwards");
     const hops = maxForwards === null ? undefined : Number(maxForwards.trim());
     if (c.get("pathAndQuery") === "/*" || hops === 0) return optionsAnswer(c.get("requestId"));
     if (hops !== undefined) {

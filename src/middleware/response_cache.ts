@@ -29,7 +29,7 @@ import type { CacheResult, ProxyMetrics } from "../metrics/proxy_metrics.ts";
 import { encodeForClient } from "../proxy/compression.ts";
 import { errorResponse } from "../errors.ts";
 import type { HeaderRecord } from "../proxy/headers.ts";
-import { appendField, fieldList } from "../proxy/field_list.ts";
+import { appendField, fieldList, fieldValue } from "../proxy/field_list.ts";
 import { forwardToPool } from "./forward_request.ts";
 
 type Ctx = Context<AppEnv>;
@@ -84,7 +84,7 @@ export function responseCache(options: ResponseCacheOptions = {}): MiddlewareHan
       return;
     }
     // Never answer from, or store for, a request that carries a body: its response may depend on it.
-    const length = request.headers.get("content-length");
+    const length = fieldValue(request.headers, "content-length");
     if ((length !== null && length !== "0") || request.headers.has("transfer-encoding")) {
       record(c, "bypass");
       await next();
@@ -321,7 +321,7 @@ function respond(
     status,
     headers,
     body,
-    c.req.raw.headers.get("accept-encoding"),
+    fieldValue(c.req.raw.headers, "accept-encoding"),
     c.get("runtime").config.server.compression,
   );
   return new Response(out, { status, statusText: response.statusText, headers });
@@ -360,11 +360,11 @@ function serveStored(
   }
   const method = c.req.raw.method;
   if (method === "GET" && entry.status === 200) {
-    const range = c.req.raw.headers.get("range");
+    const range = fieldValue(c.req.raw.headers, "range");
     if (range !== null) {
       const answer = rangeAnswer(
         range,
-        c.req.raw.headers.get("if-range"),
+        fieldValue(c.req.raw.headers, "if-range"),
         entry.served,
         entry.body.byteLength,
       );
@@ -373,7 +373,7 @@ function serveStored(
   }
   const bodyless = method === "HEAD" || NULL_BODY.has(entry.status);
   if (!bodyless && entry.body.byteLength > 0 && c.get("runtime").config.server.compression) {
-    const acceptEncoding = c.req.raw.headers.get("accept-encoding");
+    const acceptEncoding = fieldValue(c.req.raw.headers, "accept-encoding");
     if (acceptEncoding !== null) {
       const headers = new Headers();
       const list = fieldList(headers);

@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import { ProxyError } from "../errors.ts";
+import { fieldValue } from "../proxy/field_list.ts";
 
 /** Finds the route for the request (host, then path, then method) and stores it as the `route` variable. */
 export function routeMatch(): MiddlewareHandler<AppEnv> {
@@ -15,7 +16,11 @@ export function matchRoute(c: Context<AppEnv>): void {
   const pathAndQuery = c.get("pathAndQuery");
   const q = pathAndQuery.indexOf("?");
   const path = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
-  const route = c.get("runtime").router.match(c.req.raw.method, c.req.raw.headers.get("host") ?? "", path);
+  const route = c.get("runtime").router.match(
+    c.req.raw.method,
+    fieldValue(c.req.raw.headers, "host") ?? "",
+    path,
+  );
   if (route === undefined) throw new ProxyError("no_route");
   c.set("route", route);
 }

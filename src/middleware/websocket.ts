@@ -4,6 +4,7 @@ import { errorResponse, ProxyError } from "../errors.ts";
 import { upstreamRequestHeaders } from "../proxy/headers.ts";
 import type { Upstream } from "../upstream/upstream.ts";
 import { requestFacts } from "./forward_request.ts";
+import { fieldValue } from "../proxy/field_list.ts";
 
 /** Told when a relayed WebSocket opens and closes (ProxyMetrics has these two methods). */
 export interface WebSocketObserver {
@@ -27,7 +28,7 @@ const HANDSHAKE_FIELDS = [
 
 /** Whether the request asks for `Upgrade: websocket` (what {@linkcode webSocketProxy} relays). */
 export function isWebSocketUpgrade(request: Request): boolean {
-  const upgrade = request.headers.get("upgrade");
+  const upgrade = fieldValue(request.headers, "upgrade");
   return upgrade !== null && upgrade.toLowerCase() === "websocket";
 }
 

@@ -21,6 +21,7 @@ import { type FailureKind, ProxyError } from "../errors.ts";
 import type { RetryBudget } from "../retry/retry_budget.ts";
 import { backoffMs, isRetryable } from "../retry/retry_policy.ts";
 import type { AdmissionGate, Upstream } from "../upstream/upstream.ts";
+import { fieldValue } from "../proxy/field_list.ts";
 
 /** What selection needs to know about a request. */
 export interface RequestFacts {
@@ -263,7 +264,7 @@ export class UpstreamSelection {
     const balancer = this.#balancer;
     const cookieName = balancer.stickyCookieName;
     if (cookieName !== undefined) {
-      const pinned = balancer.pinned(readCookie(facts.headers.get("cookie"), cookieName));
+      const pinned = balancer.pinned(readCookie(fieldValue(facts.headers, "cookie"), cookieName));
       if (pinned !== undefined) {
         slot.upstream = pinned;
         slot.rule = "sticky_cookie";
@@ -448,7 +449,7 @@ function hashedClientIp(facts: RequestFacts, balancer: PoolBalancer): string {
   if (facts.trustedProxies === undefined || balancer.hashKey !== "client_ip") return facts.peerIp;
   return clientAddress({
     peer: facts.peerIp,
-    xForwardedFor: facts.headers.get("x-forwarded-for"),
+    xForwardedFor: fieldValue(facts.headers, "x-forwarded-for"),
     trusted: facts.trustedProxies,
   });
 }

@@ -12,6 +12,7 @@ import {
   responseFromFields,
   scanResponseHeaders,
 } from "./headers.ts";
+import { fieldValue } from "./field_list.ts";
 
 /** A request still waiting for its upstream's head after this long starts watching for the client leaving. */
 const WATCH_CLIENT_AFTER_MS = 50;
@@ -179,7 +180,7 @@ export class Forwarder implements Disposable {
       input.onEnd?.({ upstream, status: finalStatus, durationMs: performance.now() - started, outcome });
     };
 
-    const acceptEncoding = request.headers.get("accept-encoding");
+    const acceptEncoding = fieldValue(request.headers, "accept-encoding");
     let body: RequestBody = input.body !== undefined
       ? input.body
       : requestHasBody(request)
@@ -193,7 +194,7 @@ export class Forwarder implements Disposable {
       // A small body with a Content-Length is read whole first, so a stale-connection retry can send it again.
       // Only the request's own untouched stream (the retry middleware may have buffered or wrapped it already).
       if (body instanceof ReadableStream && body === request.body && !request.bodyUsed) {
-        const small = smallBodyLength(request.headers.get("content-length"));
+        const small = smallBodyLength(fieldValue(request.headers, "content-length"));
         if (small !== undefined) body = await readWhole(request, controller);
       }
       const pending = this.transport.exchange(upstream, {

@@ -2,7 +2,7 @@
  * Header rewriting for both directions of the forwarder. RFC 9110 §7.6.1: a proxy removes the hop-by-hop
  * fields and every field named in `Connection` before forwarding. RFC 9110 §7.6.3: it adds `Via`.
  */
-import { appendField, fieldList } from "./field_list.ts";
+import { appendField, fieldList, fieldValue, forEachField } from "./field_list.ts";
 
 /** Fields that describe one connection, not the message (RFC 9110 §7.6.1, RFC 9112 §9.6, RFC 7230 Proxy-*). */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -64,25 +64,26 @@ export type { HeaderRecord } from "../transport/transport.ts";
  */
 export function upstreamRequestHeaderRecord(incoming: Headers, facts: ForwardedFacts): HeaderRecord {
   const out: HeaderRecord = Object.create(null);
-  const named = connectionTokens(incoming.get("connection"));
+  const named = connectionTokens(fieldValue(incoming, "connection"));
   let priorFor: string | undefined;
   let priorVia: string | undefined;
-  // forEach, not for…of: Deno's Headers iterator is several times slower (measured ~8× on 2.9.6).
-  incoming.forEach((value, name) => {
+  // Field lines in arrival order, repeated ones combined with ", " (RFC 9110 §5.3), as Headers.get does.
+  forEachField(incoming, (value, name) => {
     if (HOP_BY_HOP.has(name) || named?.has(name)) return;
     if (FORWARDING.has(name)) {
       if (!facts.trusted) return;
       if (name === "x-forwarded-for") {
-        priorFor = value;
+        priorFor = priorFor === undefined ? value : `${priorFor}, ${value}`;
         return;
       }
     } else if (name === "via") {
-      priorVia = value;
+      priorVia = priorVia === undefined ? value : `${priorVia}, ${value}`;
       return;
     } else if (name === "accept-encoding") {
       return; // decided by the forwarder
     }
-    out[name] = value;
+    const prior = out[name];
+    out[name] = prior === undefined ? value : `${prior}, ${value}`;
   });
   out["x-forwarded-for"] = priorFor === undefined ? facts.clientIp : `${priorFor}, ${facts.clientIp}`;
   if (!facts.trusted || out["x-forwarded-proto"] === undefined) out["x-forwarded-proto"] = facts.proto;

@@ -42,6 +42,18 @@ Deno.test("more header fields than limits.max_header_count get 431 and never rea
   assert.equal(upstream.received.length, 1);
 });
 
+Deno.test("limits.max_header_count counts lines: a field repeated past the limit gets 431", async () => {
+  await using upstream = startUpstream();
+  await using proxy = startProxy(`${poolConfig([upstream.url])}\nlimits: { max_header_count: 5 }`);
+  // Host plus five X-Dup lines: six lines, one field name after combining.
+  const refused = await rawRequest(proxy.port, get("/", Array.from({ length: 5 }, (_, i) => `x-dup: ${i}`)));
+  assert.equal(refused.status, 431);
+  const fits = await rawRequest(proxy.port, get("/", Array.from({ length: 4 }, (_, i) => `x-dup: ${i}`)));
+  assert.equal(fits.status, 200);
+  assert.equal(upstream.received.length, 1);
+  assert.equal(upstream.received[0]!.headers.get("x-dup"), "0, 1, 2, 3");
+});
+
 Deno.test("more than 100 header lines get 431 from the connection guard, before the proxy's handler runs", async () => {
   await using upstream = startUpstream();
   await using proxy = startProxy(poolConfig([upstream.url]), { guard: true });

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { appendField, directFieldList, fieldList } from "../../src/proxy/field_list.ts";
+import {
+  appendField,
+  directFieldList,
+  fieldList,
+  fieldValue,
+  forEachField,
+} from "../../src/proxy/field_list.ts";
 
 Deno.test("field list: the probe finds Deno's pair list on this Deno (else every response pays append's checks)", () => {
   assert.equal(directFieldList, true);
@@ -39,6 +45,53 @@ Deno.test("field list: Deno.serve sends the pushed fields next to appended ones"
     assert.equal(response.headers.get("x-one"), "1");
     assert.equal(response.headers.get("x-two"), "2");
     assert.equal(response.headers.get("x-three"), "3 with spaces inside");
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("field list: fieldValue and forEachField read a JS-built Headers like get, names lower-cased", () => {
+  const headers = new Headers();
+  headers.append("X-Forwarded-For", "10.0.0.1");
+  headers.append("accept", "text/html");
+  headers.append("x-forwarded-for", "10.0.0.2");
+  assert.equal(fieldValue(headers, "x-forwarded-for"), headers.get("x-forwarded-for"));
+  assert.equal(fieldValue(headers, "x-forwarded-for"), "10.0.0.1, 10.0.0.2");
+  assert.equal(fieldValue(headers, "absent"), null);
+  const seen: string[] = [];
+  forEachField(headers, (value, name) => seen.push(`${name}=${value}`));
+  assert.deepEqual(seen, ["x-forwarded-for=10.0.0.1", "accept=text/html", "x-forwarded-for=10.0.0.2"]);
+});
+
+Deno.test("field list: a request from Deno.serve (fields fetched lazily) reads the same through both", async () => {
+  const seen: { pairs: string[]; host: string | null; dup: string | null; getDup: string | null }[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    const pairs: string[] = [];
+    forEachField(request.headers, (value, name) => pairs.push(`${name}=${value}`));
+    seen.push({
+      pairs,
+      host: fieldValue(request.headers, "host"),
+      dup: fieldValue(request.headers, "x-dup"),
+      getDup: request.headers.get("x-dup"),
+    });
+    return new Response("ok");
+  });
+  try {
+    const { port } = server.addr;
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await conn.write(
+      new TextEncoder().encode(
+        `GET / HTTP/1.1\r\nHost: a.test\r\nX-Dup: 1\r\nAccept: */*\r\nX-Dup: 2\r\nConnection: close\r\n\r\n`,
+      ),
+    );
+    const buf = new Uint8Array(4096);
+    while ((await conn.read(buf)) !== null) { /* read to the close */ }
+    conn.close();
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]!.host, "a.test");
+    assert.equal(seen[0]!.dup, "1, 2");
+    assert.equal(seen[0]!.dup, seen[0]!.getDup);
+    assert.deepEqual(seen[0]!.pairs, ["host=a.test", "x-dup=1", "accept=*/*", "x-dup=2", "connection=close"]);
   } finally {
     await server.shutdown();
   }
