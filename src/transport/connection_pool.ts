@@ -59,8 +59,11 @@ export class PooledConnection {
     if (read < head.length) {
       // UTF-16 code units → at most 3 bytes each.
       out = this.#out = new Uint8Array(Math.max(out.length * 2, head.length * 3));
-      ({ written } = encoder.encodeInto(head, out));
+      ({ read, written } = encoder.encodeInto(head, out));
     }
+    // More bytes than chars: the head has a char ≥ 0x80. Field values from Deno are byte strings (one char per
+    // byte, obs-text included), so they go out as those bytes, not as UTF-8.
+    if (written !== read) written = latin1Into(head, out, written);
     if (body === null || body.byteLength === 0) return out.subarray(0, written);
     const total = written + body.byteLength;
     if (total <= out.length) {
@@ -302,4 +305,14 @@ export class ConnectionPool implements Disposable {
     }
     this.#waiters.length = 0;
   }
+}
+
+/**
+ * Writes `text` one byte per char into `out` (long enough: UTF-8 needed more) when every char is below 256,
+ * and returns the length; otherwise leaves the UTF-8 bytes and returns `utf8Length`.
+ */
+function latin1Into(text: string, out: Uint8Array, utf8Length: number): number {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 255) return utf8Length;
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return text.length;
 }

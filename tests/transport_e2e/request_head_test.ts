@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { startProxy } from "../_support/proxy.ts";
 import { type RawConnection, rawExchange, rawRequest, startRawUpstream } from "../_support/raw_upstream.ts";
-import { transportConfig } from "./_support.ts";
+import { transportConfig, TRANSPORTS } from "./_support.ts";
 
 const decoder = new TextDecoder();
 
@@ -204,4 +204,51 @@ Deno.test("http1 transport: Expect: 100-continue is forwarded, the body follows 
   assert.equal(received, "hello");
   const head = upstream.heads[0]!;
   assert.deepEqual(fields(head).filter(([name]) => name === "expect"), [["expect", "100-continue"]], head);
+});
+
+Deno.test("a header value with obs-text bytes reaches the upstream as the same bytes, not re-encoded as UTF-8", async () => {
+  for (const transport of TRANSPORTS) {
+    // A raw listener that keeps the exact bytes of each request head.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const heads: Uint8Array[] = [];
+    const conns: Deno.Conn[] = [];
+    const serving = (async () => {
+      for await (const conn of listener) {
+        conns.push(conn);
+        const buf = new Uint8Array(16384);
+        let end = 0;
+        while (true) {
+          const n = await conn.read(buf.subarray(end)).catch(() => null);
+          if (n === null) break;
+          end += n;
+          const text = new TextDecoder("latin1").decode(buf.subarray(0, end));
+          if (!text.includes("\r\n\r\n")) continue;
+          heads.push(buf.slice(0, text.indexOf("\r\n\r\n")));
+          await conn.write(new TextEncoder().encode("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"));
+          end = 0;
+        }
+        try {
+          conn.close();
+        } catch { /* closed by the test */ }
+      }
+    })();
+    const port = (listener.addr as Deno.NetAddr).port;
+    await using proxy = startProxy(transportConfig([`http://127.0.0.1:${port}`], { transport }));
+    const head = "GET /x HTTP/1.1\r\nHost: a.test\r\nX-Name: caf\xe9 \xff\r\nConnection: close\r\n\r\n";
+    const answer = await rawRequest(proxy.port, Uint8Array.from(head, (ch) => ch.charCodeAt(0)));
+    assert.equal(answer.status, 200, transport);
+    const sent = heads.find((bytes) => new TextDecoder("latin1").decode(bytes).startsWith("GET /x"));
+    assert.ok(sent, `${transport}: the request reached the upstream`);
+    const text = new TextDecoder("latin1").decode(sent);
+    const line = text.split("\r\n").find((l) => l.toLowerCase().startsWith("x-name:"));
+    assert.equal(line?.slice(line.indexOf(":") + 1).trim(), "caf\xe9 \xff", transport);
+    assert.equal(sent.indexOf(0xc3), -1, `${transport}: UTF-8 bytes upstream`);
+    listener.close();
+    for (const conn of conns) {
+      try {
+        conn.close();
+      } catch { /* closed already */ }
+    }
+    await serving.catch(() => {});
+  }
 });
