@@ -42,12 +42,19 @@ for (let c = 97; c <= 122; c++) TCHAR[c] = 1;
 /** Index of the CRLFCRLF ending a head in `buf[start, end)`, or -1. Rejects a bare LF anywhere in the head. */
 function findHeadEnd(buf: Uint8Array, start: number, end: number): number {
   let high = 0;
+  let control = false;
   for (let i = start; i < end; i++) {
-    high |= buf[i]!;
-    if (buf[i] !== LF) continue;
+    const b = buf[i]!;
+    high |= b;
+    if (b >= 32 && b !== 127) continue;
+    if (b !== LF) {
+      if (b !== CR && b !== 9) control = true;
+      continue;
+    }
     if (i === start || buf[i - 1] !== CR) throw new ResponseParseError("bare LF in response head");
     if (i - 3 >= start && buf[i - 2] === LF && buf[i - 3] === CR) {
       headIsAscii = high < 0x80;
+      headHasControl = control;
       return i - 3;
     }
   }
@@ -56,6 +63,8 @@ function findHeadEnd(buf: Uint8Array, start: number, end: number): number {
 
 /** Set by the last successful findHeadEnd: no byte ≥ 0x80 in the head (the usual case). */
 let headIsAscii = false;
+/** Set by the last successful findHeadEnd: a control byte other than CR, LF and HTAB (or DEL) in the head. */
+let headHasControl = false;
 const utf8 = new TextDecoder();
 
 /** The bytes as a string, one char per byte. */
@@ -114,10 +123,13 @@ export function parseResponseHead(
     let ve = eol;
     while (vs < ve && (text.charCodeAt(vs) === 32 || text.charCodeAt(vs) === 9)) vs++;
     while (ve > vs && (text.charCodeAt(ve - 1) === 32 || text.charCodeAt(ve - 1) === 9)) ve--;
-    for (let i = vs; i < ve; i++) {
-      const c = text.charCodeAt(i);
-      if ((c < 32 && c !== 9) || c === 127) {
-        throw new ResponseParseError("control character in a header value");
+    // CR and LF cannot be inside a value here (a CR ends the line above); other control bytes were flagged.
+    if (headHasControl) {
+      for (let i = vs; i < ve; i++) {
+        const c = text.charCodeAt(i);
+        if ((c < 32 && c !== 9) || c === 127) {
+          throw new ResponseParseError("control character in a header value");
+        }
       }
     }
     const name = text.slice(pos, colon).toLowerCase();
@@ -184,9 +196,11 @@ function statusLine(text: string, lineEnd: number): { minor: number; status: num
   ) {
     throw new ResponseParseError("malformed status line");
   }
-  for (let i = 13; i < lineEnd; i++) {
-    const c = text.charCodeAt(i);
-    if ((c < 32 && c !== 9) || c === 127) throw new ResponseParseError("malformed status line");
+  if (headHasControl) {
+    for (let i = 13; i < lineEnd; i++) {
+      const c = text.charCodeAt(i);
+      if ((c < 32 && c !== 9) || c === 127) throw new ResponseParseError("malformed status line");
+    }
   }
   return {
     minor: minorChar - 48,
