@@ -66,6 +66,12 @@ export interface CacheEntry {
    */
   readonly served: HeaderPairs;
   readonly body: Uint8Array<ArrayBuffer>;
+  /**
+   * `body` as a string when it is valid UTF-8 of at most {@linkcode TEXT_BODY_MAX_BYTES} bytes, else
+   * undefined. A hit answers with it: Deno builds a Response from a string without copying it (≈ 0.07 µs,
+   * against ≈ 0.9 µs for 1 KiB of bytes, `deno bench`) and writes it as the same UTF-8 bytes.
+   */
+  readonly text: string | undefined;
   readonly requestTime: number;
   readonly responseTime: number;
   /** Purge tags from Surrogate-Key (space-separated) and Cache-Tag (comma-separated). */
@@ -75,7 +81,7 @@ export interface CacheEntry {
   readonly cacheControl: CacheControl;
   /** Freshness lifetime in ms (§4.2.1), fixed at store/revalidation time. */
   readonly lifetimeMs: number;
-  /** Bytes charged against `maxBytes`: body plus header text plus a fixed overhead. */
+  /** Bytes charged against `maxBytes`: body, its text form, header text and a fixed overhead. */
   readonly size: number;
   /** corrected_initial_age (§4.2.3) in ms, computed once so lookups skip parsing Date and Age. */
   readonly initialAgeMs: number;
@@ -162,6 +168,26 @@ export const DEFAULT_MAX_OBJECT_BYTES = 1024 * 1024;
 const SERVED_OWN: ReadonlySet<string> = new Set(["age", "cache-status", "x-cache", "x-request-id"]);
 
 const ENTRY_OVERHEAD_BYTES = 256;
+/** Largest body also kept as text (see {@linkcode CacheEntry.text}). */
+export const TEXT_BODY_MAX_BYTES = 64 * 1024;
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** The body as a string when it is non-empty valid UTF-8 of at most TEXT_BODY_MAX_BYTES (encoding it gives it back). */
+function textOf(body: Uint8Array): string | undefined {
+  if (body.byteLength === 0 || body.byteLength > TEXT_BODY_MAX_BYTES) return undefined;
+  try {
+    return strictUtf8.decode(body);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Memory of a V8 string: one byte a char when every char is below 256, else two. */
+function stringBytes(text: string | undefined): number {
+  if (text === undefined) return 0;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 255) return text.length * 2;
+  return text.length;
+}
 
 const UNAVAILABLE: CacheLookup = { kind: "unavailable" };
 const MISS_METHOD: CacheLookup = { kind: "miss", fwd: "method" };
@@ -614,16 +640,18 @@ export function ageValue(ageMs: number): string {
 }
 
 function makeEntry(
-  fields: Omit<CacheEntry, "key" | "tags" | "size" | "initialAgeMs" | "served">,
+  fields: Omit<CacheEntry, "key" | "tags" | "size" | "initialAgeMs" | "served" | "text">,
 ): CacheEntry {
   let headerBytes = 0;
   for (const [name, value] of fields.headers) headerBytes += name.length + value.length + 4;
+  const text = textOf(fields.body);
   return {
     ...fields,
+    text,
     key: `${fields.primaryKey}\n${fields.varyKey}`,
     served: withoutHeaders(fields.headers, SERVED_OWN),
     tags: tagsOf(fields.headers),
-    size: fields.body.byteLength + headerBytes + ENTRY_OVERHEAD_BYTES,
+    size: fields.body.byteLength + stringBytes(text) + headerBytes + ENTRY_OVERHEAD_BYTES,
     initialAgeMs: currentAgeMs(fields.headers, fields, fields.responseTime),
   };
 }
