@@ -87,3 +87,26 @@ bothTransports("server.name sets the Via pseudonym in both directions", async ()
   assert.equal(response.headers.get("via"), "1.1 edge-7");
   assert.equal(upstream.received[0]!.headers.get("via"), "1.1 edge-7");
 });
+
+// Deno.serve itself joins Cookie lines with "; " (2.9.6); the other repeated fields are joined by the proxy.
+bothTransports(
+  'repeated fields reach the upstream combined: Cookie lines with "; ", others with ", "',
+  async () => {
+    await using upstream = startUpstream();
+    await using proxy = startProxy(poolConfig([upstream.url]));
+    const head = [
+      "GET /fields HTTP/1.1",
+      "Host: app.test",
+      "Cookie: a=1",
+      "X-Tag: one",
+      "Cookie: b=2",
+      "X-Tag: two",
+      "",
+      "",
+    ].join("\r\n");
+    assert.equal((await rawRequest(proxy.port, head)).status, 200);
+    const received = upstream.received.at(-1)!;
+    assert.equal(received.headers.get("cookie"), "a=1; b=2");
+    assert.equal(received.headers.get("x-tag"), "one, two");
+  },
+);
