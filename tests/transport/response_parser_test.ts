@@ -89,6 +89,8 @@ Deno.test("field syntax errors are rejected: obs-fold, space before colon, contr
   rejects("HTTP/1.1 200 OK\r\nX-A: 1\r\n  folded\r\n\r\n", /folding/);
   rejects("HTTP/1.1 200 OK\r\nX-A : 1\r\n\r\n", /field name/);
   rejects("HTTP/1.1 200 OK\r\nX-A: a\x00b\r\n\r\n", /control/);
+  rejects("HTTP/1.1 200 OK\r\nX-A: a\x7fb\r\n\r\n", /control/);
+  rejects("HTTP/1.1 200 O\x7fK\r\n\r\n", /status line/);
   rejects("HTTP/1.1 200 OK\r\nX-A: a\rb\r\n\r\n", /CR without LF|control/);
   rejects("HTTP/1.1 200 OK\nX-A: 1\r\n\r\n", /bare LF/);
   rejects("HTTP/1.1 200 OK\r\nNoColon\r\n\r\n", /field name/);
@@ -183,4 +185,10 @@ Deno.test("chunked: an unfinished body is not done", () => {
   const result = decodeChunked("5\r\nhel");
   assert.equal(result.done, false);
   assert.equal(result.body, "hel");
+});
+
+Deno.test("a tab inside a value is accepted, also right after a head rejected for a control byte", () => {
+  rejects("HTTP/1.1 200 OK\r\nX-A: a\x01b\r\n\r\n", /control/);
+  const head = parse("HTTP/1.1 200 OK\r\nX-A: a\tb\r\nX-B: c\r\n\r\n")!;
+  assert.deepEqual(head.fields, [["x-a", "a\tb"], ["x-b", "c"]]);
 });
