@@ -1,5 +1,6 @@
 /**
- * Appending already-valid fields to a Response's headers without Deno's per-append validation.
+ * Reading a `Headers`' fields and appending already-valid ones without Deno's per-call WebIDL work, through the
+ * pair list Deno keeps (fieldValue, forEachField, appendField).
  *
  * `Headers.append` converts both strings through WebIDL, checks the name against a regular expression, scans the
  * value and then lower-cases every field already present to find the name's first spelling: quadratic in the
