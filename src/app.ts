@@ -5,6 +5,7 @@ import type { LineSink } from "./log/line_writer.ts";
 import { ProxyMetrics } from "./metrics/proxy_metrics.ts";
 import { Registry } from "./metrics/registry.ts";
 import { chain } from "./middleware/chain.ts";
+import { anyPath, LoneHandlerRouter } from "./middleware/lone_handler_router.ts";
 import { forwardRequest } from "./middleware/forward_request.ts";
 import { requestEntry } from "./middleware/request_entry.ts";
 import { responseCache } from "./middleware/response_cache.ts";
@@ -67,7 +68,8 @@ interface SharedParts {
  * Read variables with `c.get(name)`, never `c.var`: Hono builds a fresh object from its map on every `c.var` read.
  */
 function buildApp(runtime: Runtime, { logError, metrics, accessLog }: SharedParts): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+  // One handler for every request (below): no router work, no path parsing (lone_handler_router.ts).
+  const app = new Hono<AppEnv>({ router: new LoneHandlerRouter(), getPath: anyPath });
   const onError = (error: unknown, c: Context<AppEnv>): Response => {
     const requestId = c.get("requestId") ?? "-";
     if (error instanceof ProxyError) {

@@ -1,0 +1,25 @@
+import type { Result, Router } from "hono/router";
+
+/**
+ * The router of the proxy's Hono app (src/app.ts): that app registers exactly one handler, for every method and
+ * path, and routes by host, path and method in its own trie (route_match.ts). So `match` returns that handler
+ * without looking at the path, and the app's `getPath` ({@linkcode anyPath}) does not parse one. Hono's
+ * RegExpRouter and `getPath` cost ≈ 0.45 µs a request for the same answer (bench/README.md, "Pipeline diet,
+ * fifth step"). A second registration is a programming error and throws.
+ */
+export class LoneHandlerRouter<T> implements Router<T> {
+  name = "LoneHandlerRouter";
+  #result: Result<T> | undefined;
+
+  add(_method: string, _path: string, handler: T): void {
+    if (this.#result !== undefined) throw new Error("LoneHandlerRouter takes one handler");
+    this.#result = [[[handler, {}]]];
+  }
+
+  match(): Result<T> {
+    return this.#result ?? [[]];
+  }
+}
+
+/** `getPath` for an app behind {@linkcode LoneHandlerRouter}: the path it would match is never read. */
+export const anyPath = (): string => "/";
