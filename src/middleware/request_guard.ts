@@ -83,9 +83,15 @@ export function guardRequest(c: Context<AppEnv>): Response | undefined {
   return undefined;
 }
 
+/** The last value {@linkcode validHost} accepted: nearly every request repeats it, and the test is ≈ 0.2 µs. */
+let lastValidHost = "";
+
 function validHost(value: string): boolean {
+  if (value === lastValidHost) return true;
   const syntax = HOST.exec(value);
-  return syntax !== null && Number(syntax[1] ?? 0) <= 65535;
+  if (syntax === null || Number(syntax[1] ?? 0) > 65535) return false;
+  lastValidHost = value;
+  return true;
 }
 
 /** Host as the client wrote it vs the URL's normalized authority (lower case, default port dropped). */
