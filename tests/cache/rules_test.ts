@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { deltaSeconds, parseCacheControl } from "../../src/cache/cache_control.ts";
-import { CacheKey } from "../../src/cache/cache_key.ts";
+import { CacheKey, MEMO_ENTRIES, MEMO_URL_CHARS } from "../../src/cache/cache_key.ts";
 import { formatCacheStatus } from "../../src/cache/cache_status.ts";
 import { ageValueSeconds, currentAgeMs, freshnessLifetimeMs } from "../../src/cache/freshness.ts";
 import type { HeaderPairs } from "../../src/cache/header_list.ts";
@@ -257,4 +257,24 @@ Deno.test("CacheKey.for() drops fragments and ignored params, keeps query order 
   assert.equal(tuned.for("https://x.test/p?z=1&utm_source=m&fbclid=q&a=2"), "https://x.test/p?a=2&z=1");
   assert.equal(tuned.for("https://x.test/p?utm_medium=1"), "https://x.test/p");
   assert.throws(() => new CacheKey({ ignoredQueryParams: [""] }), TypeError);
+});
+
+Deno.test("CacheKey.for() gives the same keys from its memo: repeats, past the memo's size, long URLs, bad URLs", () => {
+  const key = new CacheKey({ ignoredQueryParams: ["utm_*"] });
+  for (let round = 0; round < 2; round++) {
+    assert.equal(key.for("HTTP://Example.COM:80/a?b=1&utm_x=2#f"), "http://example.com/a?b=1");
+    assert.equal(key.for("http://x.test/a b?q=é"), "http://x.test/a%20b?q=%C3%A9");
+  }
+  // More distinct URLs than the memo holds: it is cleared and refilled, and every key stays right.
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i <= MEMO_ENTRIES + 10; i++) {
+      assert.equal(key.for(`http://X.test/p/${i}?utm_s=1&k=${i}`), `http://x.test/p/${i}?k=${i}`);
+    }
+  }
+  const long = `http://x.test/${"a".repeat(MEMO_URL_CHARS)}?utm_a=1`;
+  assert.equal(key.for(long), `http://x.test/${"a".repeat(MEMO_URL_CHARS)}`);
+  assert.equal(key.for(long), `http://x.test/${"a".repeat(MEMO_URL_CHARS)}`);
+  for (let round = 0; round < 2; round++) assert.throws(() => key.for("http://[bad/"), TypeError);
+  // A URL object is keyed directly.
+  assert.equal(key.for(new URL("http://x.test/u?utm_z=1&b=2")), "http://x.test/u?b=2");
 });
