@@ -2,7 +2,8 @@
  * End-to-end load comparison, one run, one worker each, wrk -t1 on loopback:
  *   backend direct · naive Deno fetch forwarder (the floor) · bare http1 forwarder (src/transport, no middleware)
  *   · this proxy with `transport: http1` (default) · this proxy with `transport: fetch` · nginx (when installed)
- *   · cache hits: this proxy (`cache:`) vs nginx proxy_cache, both in front of bench/cache_backend.ts
+ *   · cache hits: this proxy (`cache:`) vs nginx proxy_cache, both in front of bench/cache_backend.ts, and
+ *     Deno.serve sending one of the proxy's hits verbatim (bench/hit_floor.ts: the floor under a hit)
  *   · @fastify/http-proxy 11 on Node (npm-installed into bench/.fastify on first run; skipped when that fails)
  * Prints requests/s, p50 and p99 at 32 connections, p50 at 1 connection, and the ratios.
  *
@@ -217,6 +218,20 @@ http {
   );
   spawn(nginx, ["-p", `${nginxDir}/cached`, "-c", `${nginxDir}/cached/nginx.conf`]);
   targets.push(["proxy, cache hit", `http://127.0.0.1:${cachePort}`, cachePid]);
+  // The floor under a hit: Deno.serve sending one hit's exact status, fields and body (bench/hit_floor.ts).
+  const floorPort = freePort();
+  const floorArgs = [
+    "run",
+    "--allow-net",
+    "bench/hit_floor.ts",
+    String(floorPort),
+    `http://127.0.0.1:${cachePort}/`,
+  ];
+  targets.push([
+    "Deno.serve sending a hit's bytes",
+    `http://127.0.0.1:${floorPort}`,
+    spawn(deno, floorArgs).pid,
+  ]);
   targets.push(["nginx proxy_cache hit (1 worker)", `http://127.0.0.1:${nginxCachePort}`, undefined]);
 }
 
@@ -339,6 +354,13 @@ try {
   if (cacheHit && nginxHit) {
     console.log(
       `\ncache hit: proxy ÷ nginx proxy_cache = ${(cacheHit.rps / nginxHit.rps).toFixed(2)} (same run)`,
+    );
+  }
+  const hitFloor = summary.get("Deno.serve sending a hit's bytes");
+  if (cacheHit && hitFloor && nginxHit) {
+    console.log(
+      `cache hit: proxy ÷ Deno.serve sending its bytes = ${(cacheHit.rps / hitFloor.rps).toFixed(2)}; ` +
+        `that floor ÷ nginx proxy_cache = ${(hitFloor.rps / nginxHit.rps).toFixed(2)}`,
     );
   }
 } finally {
