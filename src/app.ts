@@ -68,7 +68,8 @@ interface SharedParts {
  * Read variables with `c.get(name)`, never `c.var`: Hono builds a fresh object from its map on every `c.var` read.
  */
 function buildApp(runtime: Runtime, { logError, metrics, accessLog }: SharedParts): Hono<AppEnv> {
-  // One handler for every request (below): no router work, no path parsing (lone_handler_router.ts).
+  // One handler for every request (below): no router work, no path parsing (lone_handler_router.ts). So
+  // `c.req.path` is always "/" here: read the target from `c.get("pathAndQuery")`.
   const app = new Hono<AppEnv>({ router: new LoneHandlerRouter(), getPath: anyPath });
   const onError = (error: unknown, c: Context<AppEnv>): Response => {
     const requestId = c.get("requestId") ?? "-";
