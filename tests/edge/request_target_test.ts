@@ -106,6 +106,13 @@ Deno.test("an invalid Host, or two Host lines, gets 400 and is not forwarded (RF
     );
   }
   assert.equal(upstream.heads.length, 3);
+  // The guard remembers the last valid Host (request_guard.ts): an invalid one right after it is still refused,
+  // and the valid one passes again after that.
+  for (const host of ["fuzz.test.", "fuzz.test.:99999", "fuzz.test./x", "fuzz.test."]) {
+    const response = await rawRequest(proxy.port, `GET /x HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+    assert.equal(response.status, host === "fuzz.test." ? 200 : 400, host);
+  }
+  assert.equal(upstream.heads.length, 5);
 });
 
 Deno.test("an absolute-form target keeps its port in Host; userinfo or a bad port gets 400", async () => {
