@@ -41,7 +41,8 @@ export class CacheKey {
   /**
    * The key for an absolute URL: `scheme://host[:port]/path[?query]`. Keys of URL strings up to
    * {@linkcode MEMO_URL_CHARS} long are remembered, {@linkcode MEMO_ENTRIES} at most (all forgotten when full):
-   * a hit on a URL seen before skips the URL parse (≈ 0.35 µs of a cache hit).
+   * a hit on a URL seen before skips the URL parse (232 ns against ≤ 73 ns for the memo in
+   * `deno bench`, bench/dispatch_bench.ts).
    */
   for(url: string | URL): string {
     if (typeof url !== "string") return this.#key(url);
