@@ -14,7 +14,8 @@ export class LoneHandlerRouter<T> implements Router<T> {
 
   add(_method: string, _path: string, handler: T): void {
     if (this.#result !== undefined) throw new Error("LoneHandlerRouter takes one handler");
-    this.#result = [[[handler, {}]]];
+    // One result for every request; its (empty) params object is frozen, so no request can leave params in it.
+    this.#result = [[[handler, Object.freeze({})]]];
   }
 
   match(): Result<T> {

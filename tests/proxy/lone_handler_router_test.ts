@@ -25,5 +25,7 @@ Deno.test("LoneHandlerRouter refuses a second handler, and matches nothing befor
   assert.deepEqual(router.match(), [[]]);
   router.add("ALL", "/*", "handler");
   assert.deepEqual(router.match(), [[["handler", {}]]]);
+  assert.equal(Object.isFrozen(router.match()[0][0]![1]), true); // the params, shared by every request
+  assert.equal(router.match(), router.match());
   assert.throws(() => router.add("GET", "/other", "second"), /one handler/);
 });
