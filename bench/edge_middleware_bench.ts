@@ -9,6 +9,7 @@ import { parseConfig } from "../src/config/load_config.ts";
 import { http2Authority } from "../src/middleware/http2_authority.ts";
 import { bodyLimit, requestLimits } from "../src/middleware/request_limits.ts";
 import { webSocketProxy } from "../src/middleware/websocket.ts";
+import { RequestState } from "../src/request_state.ts";
 import { Runtime } from "../src/runtime.ts";
 
 const runtime = new Runtime(parseConfig('backends: ["http://127.0.0.1:1"]', "bench.yaml"));
@@ -18,14 +19,14 @@ const ok = new Response("ok");
 function app(withEdge: boolean): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(async function context(c, next) {
-    c.set("runtime", runtime);
-    c.set("requestId", "r");
-    c.set("pathAndQuery", "/index.html?x=1");
+    c.env = new RequestState(runtime, undefined);
+    c.env.requestId = "r";
+    c.env.pathAndQuery = "/index.html?x=1";
     await next();
   });
   if (withEdge) app.use(http2Authority(), requestLimits());
   app.use(async function route_(c, next) {
-    c.set("route", route);
+    c.env.route = route;
     await next();
   });
   if (withEdge) app.use(bodyLimit(), webSocketProxy());

@@ -34,7 +34,7 @@ function chain(format: "none" | "off" | "json"): Hono<AppEnv> {
   app.use(requestGuard());
   app.use(routeMatch());
   app.all("*", (c) => {
-    c.set("upstream", upstream);
+    c.env.upstream = upstream;
     return new Response("ok", { headers: { "content-length": "2" } });
   });
   return app;

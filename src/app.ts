@@ -12,6 +12,7 @@ import { responseCache } from "./middleware/response_cache.ts";
 import { isWebSocketUpgrade, webSocketProxy } from "./middleware/websocket.ts";
 import { errorResponse, ProxyError } from "./errors.ts";
 import type { Runtime, RuntimeSource } from "./runtime.ts";
+import { RequestState } from "./request_state.ts";
 import { errorReason, stderrEventLog } from "./log/event_log.ts";
 
 export interface AppOptions {
@@ -52,7 +53,10 @@ export function createApp(source: RuntimeSource, options: AppOptions = {}): Prox
       const runtime = source.current;
       let app = apps.get(runtime);
       if (app === undefined) apps.set(runtime, app = buildApp(runtime, shared));
-      return app.fetch(request, info as AppEnv["Bindings"] | undefined);
+      return app.fetch(
+        request,
+        new RequestState(runtime, info as Deno.ServeHandlerInfo<Deno.NetAddr> | undefined),
+      );
     },
   };
 }
@@ -64,15 +68,15 @@ interface SharedParts {
 }
 
 /**
- * One runtime's request path, top to bottom. Order matters; logic lives in the middleware modules.
- * Read variables with `c.get(name)`, never `c.var`: Hono builds a fresh object from its map on every `c.var` read.
+ * One runtime's request path, top to bottom. Order matters; logic lives in the middleware modules. Per-request
+ * values live in `c.env`, the request's RequestState (src/request_state.ts).
  */
 function buildApp(runtime: Runtime, { logError, metrics, accessLog }: SharedParts): Hono<AppEnv> {
   // One handler for every request (below): no router work, no path parsing (lone_handler_router.ts). So
-  // `c.req.path` is always "/" here: read the target from `c.get("pathAndQuery")`.
+  // `c.req.path` is always "/" here: read the target from `c.env.pathAndQuery`.
   const app = new Hono<AppEnv>({ router: new LoneHandlerRouter(), getPath: anyPath });
   const onError = (error: unknown, c: Context<AppEnv>): Response => {
-    const requestId = c.get("requestId") ?? "-";
+    const requestId = c.env.requestId;
     if (error instanceof ProxyError) {
       const extra = error.retryAfterMs !== undefined
         ? { "retry-after": String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) }

@@ -1,31 +1,10 @@
-import type { CacheResult } from "./metrics/proxy_metrics.ts";
-import type { RouteRuntime, Runtime } from "./runtime.ts";
-import type { Upstream } from "./upstream/upstream.ts";
+import type { RequestState } from "./request_state.ts";
 
-/** Per-request values set by middleware (`c.set` / `c.get`; not `c.var`, which copies the map per read). */
-export interface AppVariables {
-  /** The runtime this request started on (a reload does not change it mid-request). */
-  runtime: Runtime;
-  requestId: string;
-  /** Address of the socket peer. */
-  peerIp: string;
-  /** True when the peer is in server.trusted_proxies. */
-  trusted: boolean;
-  route: RouteRuntime;
-  upstream: Upstream;
-  /** Upstream attempts made for this request (1 without retries). */
-  attempts: number;
-  /** `/path?query` of the request URL. */
-  pathAndQuery: string;
-  /**
-   * Set by the response cache (`hit`, `miss`, `stale`, `bypass`, `revalidated`); unset when it took no part.
-   * The access log's `cache` field.
-   */
-  cacheStatus: CacheResult;
-}
-
-/** `c.env` is what Deno.serve passes as the second handler argument (absent under `app.request`). */
+/**
+ * The proxy app's Hono environment. `c.env` is the request's {@linkcode RequestState}: src/app.ts passes a
+ * fresh one as the second argument of `app.fetch`, where Hono would otherwise put Deno.serve's info (that
+ * is kept as `c.env.info`). No Hono variables: `c.set`/`c.get` are not used on the request path.
+ */
 export interface AppEnv {
-  Bindings: Partial<Deno.ServeHandlerInfo<Deno.NetAddr>>;
-  Variables: AppVariables;
+  Bindings: RequestState;
 }

@@ -30,16 +30,16 @@ export interface ForwardVariant {
 
 /** Forwards the request to its route's pool: pick, breaker, retries (see {@linkcode forwardRequest}). */
 export async function forwardToPool(c: Context<AppEnv>, variant: ForwardVariant = {}): Promise<Response> {
-  const runtime = c.get("runtime");
-  const route = c.get("route");
-  const requestId = c.get("requestId");
+  const runtime = c.env.runtime;
+  const route = c.env.matched();
+  const requestId = c.env.requestId;
   const pool = route.pool;
   const client = c.req.raw;
   const request = variant.request ?? client;
   const background = variant.background ?? false;
   const headers = upstreamRequestHeaderRecord(client.headers, {
-    clientIp: c.get("peerIp"),
-    trusted: c.get("trusted"),
+    clientIp: c.env.peerIp,
+    trusted: c.env.trusted,
     proto: runtime.proto,
     host: fieldValue(client.headers, "host") ?? "",
     requestId,
@@ -70,17 +70,17 @@ export async function forwardToPool(c: Context<AppEnv>, variant: ForwardVariant 
   for (;;) {
     const upstream = attempt.upstream!;
     if (!background) {
-      c.set("upstream", upstream);
-      c.set("attempts", attempt.count);
+      c.env.upstream = upstream;
+      c.env.attempts = attempt.count;
     }
     try {
       const response = await pool.forwarder.forward(upstream, {
         request,
         body,
-        pathAndQuery: c.get("pathAndQuery"),
+        pathAndQuery: c.env.pathAndQuery,
         headers,
         deadline,
-        delivery: background ? undefined : c.env,
+        delivery: background ? undefined : c.env.info,
         requestId,
       });
       attempt.answered(response.status);
@@ -102,13 +102,13 @@ export async function forwardToPool(c: Context<AppEnv>, variant: ForwardVariant 
 
 /** The request facts upstream selection works from (hash key inputs, sticky cookie, retry safety). */
 export function requestFacts(c: Context<AppEnv>, method: string): RequestFacts {
-  const pathAndQuery = c.get("pathAndQuery");
+  const pathAndQuery = c.env.pathAndQuery;
   const q = pathAndQuery.indexOf("?");
   return {
     method,
     headers: c.req.raw.headers,
-    peerIp: c.get("peerIp"),
-    trustedProxies: c.get("trusted") ? c.get("runtime").trustedProxies : undefined,
+    peerIp: c.env.peerIp,
+    trustedProxies: c.env.trusted ? c.env.runtime.trustedProxies : undefined,
     path: q < 0 ? pathAndQuery : pathAndQuery.slice(0, q),
   };
 }

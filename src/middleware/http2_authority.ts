@@ -17,7 +17,7 @@ const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
  */
 export function http2Authority(): MiddlewareHandler<AppEnv> {
   return async function http2Authority(c, next) {
-    if (c.get("runtime").proto === "https") adoptAuthority(c);
+    if (c.env.runtime.proto === "https") adoptAuthority(c);
     await next();
   };
 }

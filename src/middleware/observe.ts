@@ -64,30 +64,31 @@ export function requestObserver(options: ObserveOptions): RequestObserver {
       const ms = now() - start;
       const status = response?.status ?? 500;
       metrics.requestEnded();
-      const route = c.get("route") as AppEnv["Variables"]["route"] | undefined;
-      const upstream = c.get("upstream") as AppEnv["Variables"]["upstream"] | undefined;
+      const state = c.env;
+      const route = state.route;
+      const upstream = state.upstream;
       const method = c.req.raw.method;
       const routeName = route?.name ?? NO_ROUTE;
       metrics.recordRequest(routeName, upstream?.id ?? NO_UPSTREAM, method, status, ms / 1000);
-      const attempts = c.get("attempts") as number | undefined;
-      if (attempts !== undefined) { for (let retry = 1; retry < attempts; retry++) metrics.retry(routeName); }
-      const format = fixedFormat ?? c.get("runtime").config.accessLog.format;
+      const attempts = state.attempts;
+      for (let retry = 1; retry < attempts; retry++) metrics.retry(routeName);
+      const format = fixedFormat ?? state.runtime.config.accessLog.format;
       if (format !== "off") {
         const length = response === undefined ? null : fieldValue(response.headers, "content-length");
         const entry: AccessLogEntry = {
           time: clock(),
-          requestId: c.get("requestId"),
-          client: c.get("peerIp"),
+          requestId: state.requestId,
+          client: state.peerIp,
           method,
           host: fieldValue(c.req.raw.headers, "host") ?? "",
-          path: c.get("pathAndQuery"),
+          path: state.pathAndQuery,
           status,
           bytes: length === null ? null : Number(length),
           durationMs: ms,
           route: route?.name ?? null,
           upstream: upstream?.id ?? null,
-          attempts: attempts ?? (upstream === undefined ? 0 : 1),
-          cache: (c.get("cacheStatus") as string | undefined) ?? null,
+          attempts,
+          cache: state.cacheStatus ?? null,
         };
         log.write(format === "json" ? jsonLine(entry) : commonLine(entry));
       }

@@ -10,9 +10,6 @@ import type { Decision } from "../ratelimit/token_bucket.ts";
  * `Retry-After` (RFC 9110 §10.2.3, seconds) and the draft-ietf-httpapi-ratelimit-headers fields
  * `RateLimit-Policy` and `RateLimit`; allowed responses carry those two as well unless
  * `rate_limit.headers` says otherwise. With no limits configured this is one property check.
- *
- * Reads per-request values with `c.get()`: Hono's `c.var` builds a fresh object from the variable map on
- * every access (Object.fromEntries), which cost ~1 µs per access here.
  */
 export interface RateLimitOptions {
   /** Counts every 429 in `proxy_rate_limited_total{route}` and `/stats` (`rateLimited`). */
@@ -44,13 +41,13 @@ export function checkRateLimit(
   c: Context<AppEnv>,
   metrics: ProxyMetrics | undefined,
 ): RateLimitOutcome | Promise<RateLimitOutcome> {
-  const limiter = c.get("runtime").rateLimiter;
+  const limiter = c.env.runtime.rateLimiter;
   if (limiter === undefined) return undefined;
-  const route = c.get("route");
+  const route = c.env.matched();
   const rule = limiter.ruleFor(route.config);
   if (rule === undefined) return undefined;
   const policy = rule.policy;
-  const key = limiter.keyFor(rule, c.get("peerIp"), c.get("trusted"), c.req.raw.headers);
+  const key = limiter.keyFor(rule, c.env.peerIp, c.env.trusted, c.req.raw.headers);
   const decide = (decision: Decision): RateLimitOutcome => {
     policy.record(decision);
     if (!decision.allowed) {
@@ -60,7 +57,7 @@ export function checkRateLimit(
         headers["ratelimit-policy"] = policy.header;
         headers["ratelimit"] = policy.format(decision);
       }
-      return errorResponse(429, "too many requests", c.get("requestId"), headers);
+      return errorResponse(429, "too many requests", c.env.requestId, headers);
     }
     if (limiter.headers !== "all") return undefined;
     return (response) => {

@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import type { Runtime, RuntimeSource } from "../runtime.ts";
+import { RequestState, type ServeInfo } from "../request_state.ts";
 import { fieldValue } from "../proxy/field_list.ts";
 
 /** Request ids we accept from a trusted peer: visible ASCII, bounded length (they end up in logs). */
@@ -30,10 +31,15 @@ export function nextRequestId(): string {
 /**
  * Snapshots the current runtime for the whole request, identifies the peer, and assigns the request id
  * (`X-Request-Id` from a trusted peer is kept, otherwise a new UUID-shaped id from {@linkcode nextRequestId}).
+ * For a Hono app of separate levels (the benchmarks'): it replaces `c.env`, Deno.serve's info, with a
+ * RequestState that keeps it. The proxy app gets its state from src/app.ts and calls
+ * {@linkcode enterRequest} from its one handler.
  */
 export function requestContext(source: RuntimeSource): MiddlewareHandler<AppEnv> {
   return async function requestContext(c, next) {
-    const runtime = enterRequest(c, source.current);
+    const info = c.env as unknown as ServeInfo | undefined;
+    c.env = new RequestState(source.current, info);
+    const runtime = enterRequest(c);
     try {
       await next();
     } finally {
@@ -43,20 +49,22 @@ export function requestContext(source: RuntimeSource): MiddlewareHandler<AppEnv>
 }
 
 /**
- * The work of {@linkcode requestContext} before the rest of the chain: sets `runtime`, `peerIp`, `trusted`,
- * `requestId` and `pathAndQuery`, and counts the request in `runtime.inFlight` (a reload waits for these before
- * disposing the runtime). The caller must call `runtime.inFlight.leave()` when the request is done.
+ * The work of {@linkcode requestContext} before the rest of the chain: fills in the request state's `peerIp`,
+ * `trusted`, `requestId` and `pathAndQuery`, and counts the request in its runtime's `inFlight` (a reload
+ * waits for these before disposing the runtime). The caller must call `runtime.inFlight.leave()` when the
+ * request is done.
  */
-export function enterRequest(c: Context<AppEnv>, runtime: Runtime): Runtime {
-  c.set("runtime", runtime);
-  const peerIp = c.env?.remoteAddr?.hostname ?? "unknown";
-  c.set("peerIp", peerIp);
+export function enterRequest(c: Context<AppEnv>): Runtime {
+  const state = c.env;
+  const runtime = state.runtime;
+  const peerIp = state.info?.remoteAddr?.hostname ?? "unknown";
+  state.peerIp = peerIp;
   const trusted = runtime.trustedProxies.contains(peerIp);
-  c.set("trusted", trusted);
+  state.trusted = trusted;
   const offered = trusted ? fieldValue(c.req.raw.headers, "x-request-id") : null;
-  c.set("requestId", offered !== null && VALID_ID.test(offered) ? offered : nextRequestId());
-  const url = c.req.url;
-  c.set("pathAndQuery", url.slice(url.indexOf("/", url.indexOf("//") + 2)));
+  state.requestId = offered !== null && VALID_ID.test(offered) ? offered : nextRequestId();
+  const url = c.req.raw.url;
+  state.pathAndQuery = url.slice(url.indexOf("/", url.indexOf("//") + 2));
   runtime.inFlight.enter();
   return runtime;
 }

@@ -35,7 +35,7 @@ export function requestEntry(options: RequestEntryOptions): Handler<AppEnv> {
   const limited = runtime.rateLimiter !== undefined;
   const observer = requestObserver(options);
   return async function requestEntry(c) {
-    enterRequest(c, runtime);
+    enterRequest(c);
     const start = observer.start();
     let response: Response | undefined;
     try {

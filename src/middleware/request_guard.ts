@@ -38,27 +38,27 @@ export function guardRequest(c: Context<AppEnv>): Response | undefined {
   const request = c.req.raw;
   const method = request.method;
   if (REFUSED_METHODS.has(method)) {
-    return errorResponse(405, "method not allowed", c.get("requestId"), { allow: ALLOW });
+    return errorResponse(405, "method not allowed", c.env.requestId, { allow: ALLOW });
   }
   const headers = request.headers;
   // RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request that lacks a Host header field.
   const host = fieldValue(headers, "host");
-  if (host === null || host === "") return errorResponse(400, "missing Host header", c.get("requestId"));
+  if (host === null || host === "") return errorResponse(400, "missing Host header", c.env.requestId);
   // ...and to a Host with an invalid value (more than one Host line included); the URL parser would also
   // refuse a port above 65535 later, when the request is rebuilt.
-  if (!validHost(host)) return errorResponse(400, "invalid Host header", c.get("requestId"));
+  if (!validHost(host)) return errorResponse(400, "invalid Host header", c.env.requestId);
   const expect = fieldValue(headers, "expect");
   if (expect !== null && expect.toLowerCase() !== "100-continue") {
-    return errorResponse(417, "only Expect: 100-continue is supported", c.get("requestId"));
+    return errorResponse(417, "only Expect: 100-continue is supported", c.env.requestId);
   }
   let replaced: Headers | undefined;
   if (method === "OPTIONS") {
     const maxForwards = fieldValue(headers, "max-forwards");
     const hops = maxForwards === null ? undefined : Number(maxForwards.trim());
-    if (c.get("pathAndQuery") === "/*" || hops === 0) return optionsAnswer(c.get("requestId"));
+    if (c.env.pathAndQuery === "/*" || hops === 0) return optionsAnswer(c.env.requestId);
     if (hops !== undefined) {
       if (!Number.isInteger(hops) || hops < 0 || !/^\s*\d+\s*$/.test(maxForwards!)) {
-        return errorResponse(400, "invalid Max-Forwards", c.get("requestId"));
+        return errorResponse(400, "invalid Max-Forwards", c.env.requestId);
       }
       replaced = new Headers(headers);
       replaced.set("max-forwards", String(hops - 1));
@@ -72,7 +72,7 @@ export function guardRequest(c: Context<AppEnv>): Response | undefined {
   if (host !== authority && !sameAuthority(host, authority, start === 8)) {
     // Deno.serve passes the target's authority through unchecked. Userinfo is an error too (RFC 9110 §4.2.4).
     if (!validHost(authority)) {
-      return errorResponse(400, "invalid authority in the request target", c.get("requestId"));
+      return errorResponse(400, "invalid authority in the request target", c.env.requestId);
     }
     if (!headers.has("upgrade")) {
       replaced ??= new Headers(headers);

@@ -22,10 +22,9 @@ export function requestLimits(): MiddlewareHandler<AppEnv> {
 
 /** The checks of {@linkcode requestLimits} for one request: the answer to send, or undefined to go on. */
 export function checkLimits(c: Context<AppEnv>): Response | undefined {
-  // c.get, not c.var: Hono builds a fresh object from its Map on every `c.var` access.
-  const limits = c.get("runtime").config.limits;
-  if (c.get("pathAndQuery").length > limits.maxUriBytes) {
-    return errorResponse(414, `request target longer than ${limits.maxUriBytes} bytes`, c.get("requestId"));
+  const limits = c.env.runtime.config.limits;
+  if (c.env.pathAndQuery.length > limits.maxUriBytes) {
+    return errorResponse(414, `request target longer than ${limits.maxUriBytes} bytes`, c.env.requestId);
   }
   const raw = c.req.raw;
   let count = 0;
@@ -38,18 +37,18 @@ export function checkLimits(c: Context<AppEnv>): Response | undefined {
     if (!underscores && name.includes("_")) underscores = true;
   });
   if (count > limits.maxHeaderCount) {
-    return errorResponse(431, `more than ${limits.maxHeaderCount} header fields`, c.get("requestId"));
+    return errorResponse(431, `more than ${limits.maxHeaderCount} header fields`, c.env.requestId);
   }
   if (bytes > limits.maxHeaderBytes) {
     return errorResponse(
       431,
       `request headers larger than ${limits.maxHeaderBytes} bytes`,
-      c.get("requestId"),
+      c.env.requestId,
     );
   }
   if (underscores && limits.underscoreHeaders !== "allow") {
     if (limits.underscoreHeaders === "reject") {
-      return errorResponse(400, "header names with underscores are not accepted", c.get("requestId"));
+      return errorResponse(400, "header names with underscores are not accepted", c.env.requestId);
     }
     // An upgrade request must stay the object Deno.serve handed us (Deno.upgradeWebSocket needs it); the
     // WebSocket relay drops these names from its own upstream headers instead.
@@ -88,11 +87,11 @@ export function limitBody(c: Context<AppEnv>): Response | CountedBody | undefine
   const raw = c.req.raw;
   const method = raw.method;
   if (method === "GET" || method === "HEAD" || raw.body === null) return undefined;
-  const limit = c.get("route").config?.maxBodyBytes ?? c.get("runtime").config.limits.maxBodyBytes;
+  const limit = c.env.matched().config?.maxBodyBytes ?? c.env.runtime.config.limits.maxBodyBytes;
   const declared = fieldValue(raw.headers, "content-length");
   if (declared !== null) {
     // Deno.serve holds the body to exactly Content-Length, so a declared length within the limit is enough.
-    return Number(declared) > limit ? tooLarge(limit, c.get("requestId")) : undefined;
+    return Number(declared) > limit ? tooLarge(limit, c.env.requestId) : undefined;
   }
   // Like the forwarder (RFC 9112 §6.3): no Content-Length and no Transfer-Encoding means no body.
   if (!raw.headers.has("transfer-encoding")) return undefined;
@@ -117,7 +116,7 @@ export function limitBody(c: Context<AppEnv>): Response | CountedBody | undefine
       if (!exceeded) return;
       await c.res.body?.cancel().catch(() => {});
       c.res = undefined; // replace, not merge: Hono's setter would copy the old response's headers
-      c.res = tooLarge(limit, c.get("requestId"));
+      c.res = tooLarge(limit, c.env.requestId);
     },
   };
 }

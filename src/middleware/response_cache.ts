@@ -61,17 +61,17 @@ export interface ResponseCacheOptions {
 /**
  * Serves cacheable requests from `runtime.cache`; with no `cache:` section it only calls `next()`. Every
  * request it takes part in gets one {@linkcode CacheResult}: counted in the metrics and set as the
- * `cacheStatus` variable (the access log's `cache` field), decided before anything goes upstream so a
+ * request state's `cacheStatus` (the access log's `cache` field), decided before anything goes upstream so a
  * failing forward is still counted.
  */
 export function responseCache(options: ResponseCacheOptions = {}): MiddlewareHandler<AppEnv> {
   const { metrics } = options;
   const record: RecordResult = (c, result) => {
-    c.set("cacheStatus", result);
+    c.env.cacheStatus = result;
     metrics?.cacheResult(result);
   };
   return async function responseCache(c, next) {
-    const cache = c.get("runtime").cache;
+    const cache = c.env.runtime.cache;
     if (cache === undefined) return await next();
     const request = c.req.raw;
     const method = request.method;
@@ -112,7 +112,7 @@ export function responseCache(options: ResponseCacheOptions = {}): MiddlewareHan
       case "unavailable":
         // RFC 9111 §5.2.1.7: only-if-cached and nothing usable stored.
         record(c, "miss");
-        return errorResponse(504, "not in cache (only-if-cached)", c.get("requestId"), {
+        return errorResponse(504, "not in cache (only-if-cached)", c.env.requestId, {
           "cache-status": cache.http.forwardStatus("miss", { detail: "only-if-cached" }),
           "x-cache": "MISS",
         });
@@ -303,7 +303,7 @@ function respond(
   const headers = response.headers;
   headers.set("cache-status", http.forwardStatus(fwd, { fwdStatus: status, stored: storable }));
   headers.set("x-cache", "MISS");
-  headers.set("x-request-id", c.get("requestId"));
+  headers.set("x-request-id", c.env.requestId);
   let body = response.body;
   if (!storable) settle(false);
   else if (body === null) {
@@ -322,7 +322,7 @@ function respond(
     headers,
     body,
     fieldValue(c.req.raw.headers, "accept-encoding"),
-    c.get("runtime").config.server.compression,
+    c.env.runtime.config.server.compression,
   );
   return new Response(out, { status, statusText: response.statusText, headers });
 }
@@ -344,7 +344,7 @@ function serveStored(
 ): Response {
   const age = ageValue(ageMs);
   const cacheStatus = cache.http.statusValue(status);
-  const requestId = c.get("requestId");
+  const requestId = c.env.requestId;
   if (notModified) {
     // RFC 9110 §15.4.5: a 304 carries the validator and caching fields a 200 would have.
     const response = new Response(null, { status: 304 });
@@ -372,7 +372,7 @@ function serveStored(
     }
   }
   const bodyless = method === "HEAD" || NULL_BODY.has(entry.status);
-  if (!bodyless && entry.body.byteLength > 0 && c.get("runtime").config.server.compression) {
+  if (!bodyless && entry.body.byteLength > 0 && c.env.runtime.config.server.compression) {
     const acceptEncoding = fieldValue(c.req.raw.headers, "accept-encoding");
     if (acceptEncoding !== null) {
       const headers = new Headers();

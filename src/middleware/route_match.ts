@@ -3,7 +3,7 @@ import type { AppEnv } from "../app_env.ts";
 import { ProxyError } from "../errors.ts";
 import { fieldValue } from "../proxy/field_list.ts";
 
-/** Finds the route for the request (host, then path, then method) and stores it as the `route` variable. */
+/** Finds the route for the request (host, then path, then method) and stores it in the request state. */
 export function routeMatch(): MiddlewareHandler<AppEnv> {
   return async function routeMatch(c, next) {
     matchRoute(c);
@@ -11,16 +11,17 @@ export function routeMatch(): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** The work of {@linkcode routeMatch}: sets `route`, or throws ProxyError `no_route` (404). */
+/** The work of {@linkcode routeMatch}: sets `c.env.route`, or throws ProxyError `no_route` (404). */
 export function matchRoute(c: Context<AppEnv>): void {
-  const pathAndQuery = c.get("pathAndQuery");
+  const state = c.env;
+  const pathAndQuery = state.pathAndQuery;
   const q = pathAndQuery.indexOf("?");
   const path = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
-  const route = c.get("runtime").router.match(
+  const route = state.runtime.router.match(
     c.req.raw.method,
     fieldValue(c.req.raw.headers, "host") ?? "",
     path,
   );
   if (route === undefined) throw new ProxyError("no_route");
-  c.set("route", route);
+  state.route = route;
 }

@@ -55,10 +55,9 @@ export function webSocketProxy(options: WebSocketProxyOptions = {}): MiddlewareH
   return async function webSocketProxy(c, next) {
     const request = c.req.raw;
     if (!isWebSocketUpgrade(request)) return await next();
-    // c.get, not c.var: Hono builds a fresh object from its variable map on every `c.var` read.
-    const runtime = c.get("runtime");
-    const route = c.get("route");
-    const requestId = c.get("requestId");
+    const runtime = c.env.runtime;
+    const route = c.env.matched();
+    const requestId = c.env.requestId;
     const incoming = request.headers;
     if (request.method !== "GET" || !incoming.has("sec-websocket-key")) {
       return errorResponse(400, "invalid WebSocket upgrade request", requestId);
@@ -73,8 +72,8 @@ export function webSocketProxy(options: WebSocketProxyOptions = {}): MiddlewareH
 
     // Everything we need from the request is read here: after Deno.upgradeWebSocket it is closed.
     const headers = upstreamRequestHeaders(incoming, {
-      clientIp: c.get("peerIp"),
-      trusted: c.get("trusted"),
+      clientIp: c.env.peerIp,
+      trusted: c.env.trusted,
       proto: runtime.proto,
       host: incoming.get("host") ?? "",
       requestId,
@@ -96,9 +95,9 @@ export function webSocketProxy(options: WebSocketProxyOptions = {}): MiddlewareH
     let upstreamSocket: WebSocket;
     for (;;) {
       upstream = attempt.upstream!;
-      c.set("upstream", upstream);
-      c.set("attempts", attempt.count);
-      const url = upstream.id.replace(/^http/, "ws") + c.get("pathAndQuery");
+      c.env.upstream = upstream;
+      c.env.attempts = attempt.count;
+      const url = upstream.id.replace(/^http/, "ws") + c.env.pathAndQuery;
       upstream.acquire();
       try {
         upstreamSocket = await connect(url, {

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { Hono } from "hono";
 import type { AppEnv } from "../../src/app_env.ts";
 import { webSocketProxy } from "../../src/middleware/websocket.ts";
+import { RequestState } from "../../src/request_state.ts";
 import { poolConfig, startProxy } from "../_support/proxy.ts";
 import { rawRequest, startRawUpstream } from "../_support/raw_upstream.ts";
 
@@ -261,12 +262,10 @@ Deno.test("the observer counts a relay open while it lasts and closed after", as
   const app = new Hono<AppEnv>();
   app.use(async (c, next) => {
     const runtime = proxy.source.current;
-    c.set("runtime", runtime);
-    c.set("route", runtime.router.match("GET", "x", "/")!);
-    c.set("requestId", "r1");
-    c.set("peerIp", "127.0.0.1");
-    c.set("trusted", false);
-    c.set("pathAndQuery", "/");
+    c.env = new RequestState(runtime, undefined);
+    c.env.route = runtime.router.match("GET", "x", "/")!;
+    c.env.requestId = "r1";
+    c.env.peerIp = "127.0.0.1";
     await next();
   });
   app.use(webSocketProxy({
