@@ -94,7 +94,7 @@ export function limitBody(c: Context<AppEnv>): Response | CountedBody | undefine
     return Number(declared) > limit ? tooLarge(limit, c.env.requestId) : undefined;
   }
   // Like the forwarder (RFC 9112 §6.3): no Content-Length and no Transfer-Encoding means no body.
-  if (!raw.headers.has("transfer-encoding")) return undefined;
+  if (fieldValue(raw.headers, "transfer-encoding") === null) return undefined;
   let seen = 0;
   let exceeded = false;
   const counted = raw.body.pipeThrough(

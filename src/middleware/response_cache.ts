@@ -85,7 +85,7 @@ export function responseCache(options: ResponseCacheOptions = {}): MiddlewareHan
     }
     // Never answer from, or store for, a request that carries a body: its response may depend on it.
     const length = fieldValue(request.headers, "content-length");
-    if ((length !== null && length !== "0") || request.headers.has("transfer-encoding")) {
+    if ((length !== null && length !== "0") || fieldValue(request.headers, "transfer-encoding") !== null) {
       record(c, "bypass");
       await next();
       markForwarded(c.res, cache, "bypass");

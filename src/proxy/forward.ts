@@ -82,7 +82,8 @@ export interface ForwardRequest {
 export function requestHasBody(request: Request): boolean {
   const method = request.method;
   return method !== "GET" && method !== "HEAD" &&
-    (request.headers.has("content-length") || request.headers.has("transfer-encoding"));
+    (fieldValue(request.headers, "content-length") !== null ||
+      fieldValue(request.headers, "transfer-encoding") !== null);
 }
 
 /**
