@@ -258,6 +258,13 @@ Deno.test("a GET with a body bypasses the cache", async () => {
   );
   assert.match(withBody.headers.get("cache-status") ?? "", /fwd=bypass/);
   assert.equal(upstream.received.length, 2);
+  // A chunked body (Transfer-Encoding, no Content-Length) bypasses too.
+  const chunked = await rawRequest(
+    proxy.port,
+    "GET /b HTTP/1.1\r\nhost: 127.0.0.1\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+  );
+  assert.match(chunked.headers.get("cache-status") ?? "", /fwd=bypass/);
+  assert.equal(upstream.received.length, 3);
 });
 
 Deno.test("ignored query parameters share one entry", async () => {
